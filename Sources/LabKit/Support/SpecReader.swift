@@ -1,0 +1,203 @@
+import Foundation
+import Yams
+
+/// Reads a YAML file a person wrote into typed values, collecting every problem with its
+/// file, line and field instead of stopping at the first, and rejecting unknown keys
+/// (a typo in a key must not silently fall back to a default).
+public final class SpecReader {
+    public let file: String
+    public private(set) var errors: [SpecError] = []
+
+    init(file: String) { self.file = file }
+
+    /// Parses `text`; a YAML syntax error becomes a located `SpecError`.
+    static func parse(_ text: String, file: String) throws -> (SpecReader, MappingReader) {
+        let reader = SpecReader(file: file)
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw SpecErrors(errors: [reader.syntaxError(error)])
+        }
+        guard let node, node.mapping != nil else {
+            throw SpecErrors(errors: [SpecError(file: file, line: node?.mark?.line ?? 1, field: "",
+                                                message: "expected a mapping of keys to values at the top level")])
+        }
+        return (reader, MappingReader(reader: reader, node: node, path: ""))
+    }
+
+    /// Reads and parses a file from disk.
+    static func load(_ url: URL) throws -> (SpecReader, MappingReader) {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw VMLabError(.notFound, "cannot read \(url.path)", cause: error)
+        }
+        return try parse(text, file: url.path)
+    }
+
+    func fail(_ node: Node?, _ field: String, _ message: String) {
+        errors.append(SpecError(file: file, line: node?.mark?.line, field: field, message: message))
+    }
+
+    /// Throws every collected problem at once, if there were any.
+    func check() throws {
+        if !errors.isEmpty { throw SpecErrors(errors: errors) }
+    }
+
+    private func syntaxError(_ error: YamlError) -> SpecError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            return SpecError(file: file, line: mark.line, field: "", message: "YAML syntax: \(what)")
+        default:
+            return SpecError(file: file, line: nil, field: "", message: "YAML syntax: \(error)")
+        }
+    }
+}
+
+/// One YAML mapping being read; `finish()` reports the keys nobody asked for.
+public final class MappingReader {
+    let reader: SpecReader
+    let node: Node
+    /// The dotted field path of this mapping (`vms.web.disks[0]`), for messages.
+    let path: String
+    private var seen: Set<String> = []
+
+    init(reader: SpecReader, node: Node, path: String) {
+        self.reader = reader
+        self.node = node
+        self.path = path
+    }
+
+    var line: Int? { node.mark?.line }
+    var keys: [String] { node.mapping?.keys.compactMap(\.string) ?? [] }
+
+    func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func value(_ key: String) -> Node? {
+        seen.insert(key)
+        return node.mapping?[key]
+    }
+
+    func fail(_ key: String, _ message: String) {
+        reader.fail(node.mapping?[key] ?? node, field(key), message)
+    }
+
+    func string(_ key: String, required: Bool = false) -> String? {
+        guard let v = value(key) else {
+            if required { reader.fail(node, field(key), "is required") }
+            return nil
+        }
+        guard case .scalar(let s) = v else {
+            reader.fail(v, field(key), "expected a text value")
+            return nil
+        }
+        return s.string
+    }
+
+    func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let n = Int(text) else {
+            fail(key, "expected a whole number, got '\(text)'")
+            return nil
+        }
+        if let range, !range.contains(n) {
+            fail(key, "\(n) is out of range \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return n
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let text = string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            fail(key, "expected true or false, got '\(text)'")
+            return nil
+        }
+    }
+
+    /// A size such as `512M`, `2G` or `1024K`, in bytes.
+    func size(_ key: String, required: Bool = false) -> UInt64? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let bytes = parseSize(text) else {
+            fail(key, "expected a size like 512M or 2G, got '\(text)'")
+            return nil
+        }
+        return bytes
+    }
+
+    func stringList(_ key: String) -> [String] {
+        guard let v = value(key) else { return [] }
+        guard case .sequence(let seq) = v else {
+            reader.fail(v, field(key), "expected a list")
+            return []
+        }
+        return seq.enumerated().compactMap { index, item in
+            guard case .scalar(let s) = item else {
+                reader.fail(item, "\(field(key))[\(index)]", "expected a text value")
+                return nil
+            }
+            return s.string
+        }
+    }
+
+    func mapping(_ key: String, required: Bool = false) -> MappingReader? {
+        guard let v = value(key) else {
+            if required { reader.fail(node, field(key), "is required") }
+            return nil
+        }
+        guard v.mapping != nil else {
+            reader.fail(v, field(key), "expected a mapping")
+            return nil
+        }
+        return MappingReader(reader: reader, node: v, path: field(key))
+    }
+
+    /// The entries of a mapping whose keys are names (`vms: {web: {...}}`), in file order.
+    func namedMappings(_ key: String) -> [(name: String, reader: MappingReader)] {
+        guard let m = mapping(key) else { return [] }
+        m.seen.formUnion(m.keys)
+        return m.node.mapping!.compactMap { k, v in
+            guard let name = k.string else { return nil }
+            guard v.mapping != nil else {
+                reader.fail(v, m.field(name), "expected a mapping")
+                return nil
+            }
+            return (name, MappingReader(reader: reader, node: v, path: m.field(name)))
+        }
+    }
+
+    /// The string-to-string entries of a mapping (`links: {/usr/bin/awk: mawk}`).
+    func stringMap(_ key: String) -> [(key: String, value: String)] {
+        guard let m = mapping(key) else { return [] }
+        return m.keys.compactMap { k in
+            guard let v = m.string(k) else { return nil }
+            return (k, v)
+        }
+    }
+
+    /// Reports every key that was present but never read.
+    func finish(allowed extra: Set<String> = []) {
+        for key in keys where !seen.contains(key) && !extra.contains(key) {
+            let known = seen.union(extra).sorted().joined(separator: ", ")
+            reader.fail(node.mapping?[key], field(key), "unknown key (known keys here: \(known))")
+        }
+    }
+}
+
+/// Parses `512M`, `2G`, `1024K`, `1T` or a plain byte count.
+public func parseSize(_ text: String) -> UInt64? {
+    let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+    let units: [(String, UInt64)] = [("TIB", 1 << 40), ("GIB", 1 << 30), ("MIB", 1 << 20), ("KIB", 1 << 10),
+                                     ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
+    for (suffix, factor) in units where t.hasSuffix(suffix) {
+        guard let n = UInt64(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n > 0 else { return nil }
+        return n * factor
+    }
+    return UInt64(t).flatMap { $0 > 0 ? $0 : nil }
+}

@@ -1,0 +1,147 @@
+internal import CLibvirt
+import Foundation
+
+/// An open connection to a libvirt driver (`qemu:///system`, `qemu+ssh://host/system`,
+/// `test:///default`...): the entry point for looking up and defining domains and networks.
+///
+/// `@unchecked Sendable`: libvirt connection handles are thread-safe (libvirt locks
+/// them internally), and the only mutable Swift state, the handle slot that `close()`
+/// clears, is guarded by a lock.
+public final class Connection: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handle: OpaquePointer?
+
+    /// Opens a read-write connection to `uri`; nil lets libvirt choose its default
+    /// (`LIBVIRT_DEFAULT_URI`, then probing).
+    public init(uri: String?) throws {
+        _ = silenceLibvirtErrorPrinter
+        let opened = withOptionalCString(uri) { virConnectOpen($0) }
+        handle = try check(opened, "virConnectOpen")
+    }
+
+    deinit { close() }
+
+    /// Releases this connection. Idempotent; objects obtained from it (domains,
+    /// networks, streams) keep the underlying libvirt connection alive until they go.
+    public func close() {
+        let old: OpaquePointer? = lock.withLock {
+            defer { handle = nil }
+            return handle
+        }
+        if let old { virConnectClose(old) }
+    }
+
+    /// Runs `body` with a referenced raw handle, so a concurrent `close()` cannot free
+    /// it mid-call. Throws if the connection was closed.
+    func withHandle<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        let raw: OpaquePointer = try lock.withLock {
+            guard let handle else {
+                throw LibvirtError.local(VIR_ERR_INVALID_CONN, "the libvirt connection is closed")
+            }
+            virConnectRef(handle)
+            return handle
+        }
+        defer { virConnectClose(raw) }
+        return try body(raw)
+    }
+
+    // MARK: - Host
+
+    /// The canonical URI of this connection, to show which host and driver are in use.
+    public func uri() throws -> String {
+        try withHandle { try takeString(check(virConnectGetURI($0), "virConnectGetURI")) }
+    }
+
+    /// The host name of the machine libvirt runs on, for reports and host pools.
+    public func hostname() throws -> String {
+        try withHandle { try takeString(check(virConnectGetHostname($0), "virConnectGetHostname")) }
+    }
+
+    /// The driver's capabilities XML (architectures, domain types such as kvm/qemu).
+    public func capabilitiesXML() throws -> String {
+        try withHandle { try takeString(check(virConnectGetCapabilities($0), "virConnectGetCapabilities")) }
+    }
+
+    /// The libvirt library version on the far side, as major * 1_000_000 + minor * 1_000 + micro.
+    public func libvirtVersion() throws -> UInt {
+        try withHandle { raw in
+            var version: UInt = 0
+            try check(virConnectGetLibVersion(raw, &version), "virConnectGetLibVersion")
+            return version
+        }
+    }
+
+    /// Free memory on the host in bytes, to place guests where they fit.
+    public func nodeFreeMemoryBytes() throws -> UInt64 {
+        try withHandle { raw in
+            let bytes = virNodeGetFreeMemory(raw)
+            // 0 is the failure value; libvirt resets the last error on entry, so a
+            // set error means this call failed.
+            if bytes == 0, virGetLastError() != nil { throw LibvirtError.last("virNodeGetFreeMemory") }
+            return UInt64(bytes)
+        }
+    }
+
+    // MARK: - Domains
+
+    /// Defines (persists, without starting) a domain from its XML; replaces the
+    /// definition of an existing domain with the same name and UUID.
+    public func defineDomain(xml: String) throws -> Domain {
+        try withHandle { Domain(taking: try check(virDomainDefineXML($0, xml), "virDomainDefineXML")) }
+    }
+
+    /// The domain called `named`; throws a `LibvirtError` with `isNotFound` if there is none.
+    public func domain(named: String) throws -> Domain {
+        do {
+            return try withHandle { Domain(taking: try check(virDomainLookupByName($0, named), "virDomainLookupByName")) }
+        } catch let error as LibvirtError {
+            throw error.naming("domain", named)
+        }
+    }
+
+    /// The domain called `named`, or nil if it does not exist (or the lookup failed).
+    public func lookupDomain(named: String) -> Domain? {
+        try? domain(named: named)
+    }
+
+    /// Every domain libvirt knows on this connection, running or not.
+    public func allDomains() throws -> [Domain] {
+        try withHandle { raw in
+            var list: UnsafeMutablePointer<OpaquePointer?>?
+            let count = try check(virConnectListAllDomains(raw, &list, 0), "virConnectListAllDomains")
+            defer { free(list) }
+            return (0..<Int(count)).compactMap { list?[$0].map(Domain.init(taking:)) }
+        }
+    }
+
+    // MARK: - Networks
+
+    /// Defines (persists, without starting) a virtual network from its XML.
+    public func defineNetwork(xml: String) throws -> Network {
+        try withHandle { Network(taking: try check(virNetworkDefineXML($0, xml), "virNetworkDefineXML")) }
+    }
+
+    /// The network called `named`; throws a `LibvirtError` with `isNotFound` if there is none.
+    public func network(named: String) throws -> Network {
+        do {
+            return try withHandle { Network(taking: try check(virNetworkLookupByName($0, named), "virNetworkLookupByName")) }
+        } catch let error as LibvirtError {
+            throw error.naming("network", named)
+        }
+    }
+
+    /// The network called `named`, or nil if it does not exist (or the lookup failed).
+    public func lookupNetwork(named: String) -> Network? {
+        try? network(named: named)
+    }
+
+    /// Every virtual network on this connection, active or not.
+    public func allNetworks() throws -> [Network] {
+        try withHandle { raw in
+            var list: UnsafeMutablePointer<OpaquePointer?>?
+            let count = try check(virConnectListAllNetworks(raw, &list, 0), "virConnectListAllNetworks")
+            defer { free(list) }
+            return (0..<Int(count)).compactMap { list?[$0].map(Network.init(taking:)) }
+        }
+    }
+}

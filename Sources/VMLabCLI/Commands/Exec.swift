@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import LabKit
+
+/// `vmlab exec NAME -- CMD...`: run a program in a guest through its agent.
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command in a guest; its output and exit status become vmlab's.",
+        discussion: "Standard input is passed to the command when it is not a terminal. Example: vmlab exec web -- uname -a")
+
+    @Argument(help: "Guest name.")
+    var name: String
+
+    @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
+    var command: [String]
+
+    @Option(name: .customLong("env"), help: "KEY=VALUE for the command's environment (repeatable).")
+    var environment: [String] = []
+
+    @Option(help: "Seconds before the command is killed.")
+    var timeout: Int = 300
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. vmlab exec \(name) -- uname -a") }
+        var env: [String: String] = [:]
+        for pair in environment {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw ValidationError("--env '\(pair)' must look like KEY=VALUE")
+            }
+            env[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        let input: Data? = isatty(STDIN_FILENO) == 0 ? FileHandle.standardInput.readDataToEndOfFile() : nil
+        let agent = try global.guests().agent(name)
+        let result = try await agent.exec(command, stdin: input, environment: env, timeout: .seconds(timeout))
+        FileHandle.standardOutput.write(result.stdout)
+        FileHandle.standardError.write(result.stderr)
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LabKit
+
+/// `vmlab image build|list|rm`.
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Build, list and remove guest images.",
+        subcommands: [Build.self, List.self, Remove.self])
+
+    struct Build: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build an image from Images/NAME.yaml (a cache hit when nothing changed).")
+
+        @Argument(help: "Recipe name (Images/NAME.yaml) or a path to a recipe file.")
+        var recipe: String
+
+        @Flag(help: "Rebuild even when an image with the same content digest exists.")
+        var force = false
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let url = recipe.hasSuffix(".yaml")
+                ? URL(fileURLWithPath: recipe)
+                : try global.courseDirectory().appendingPathComponent("Images/\(recipe).yaml")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw VMLabError(.notFound, "no image recipe \(url.path)")
+            }
+            let parsed = try ImageRecipe.load(url)
+            let (image, _) = try await ImageBuilder(home: global.home, progress: Output.reporter).build(parsed, force: force)
+            Output.line("\(image.manifest.name) \(image.shortDigest) \(image.directory.path)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List built images, newest first.")
+
+        @Option(help: "Output format: table or json.")
+        var format: OutputFormat = .table
+
+        func run() async throws {
+            let images = ImageStore(home: VMLabHome.fromEnvironment()).all()
+            switch format {
+            case .json: try Output.json(images.map(\.manifest))
+            case .table:
+                Output.table(["NAME", "DIGEST", "DISK", "KERNEL", "PACKAGES", "BUILT"], images.map { i in
+                    [i.manifest.name, i.shortDigest, mebibytes(i.manifest.diskBytes), i.manifest.kernelRelease,
+                     "\(i.manifest.packages.count)", i.manifest.builtAt.formatted(.iso8601)]
+                })
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a built image (by name or digest prefix).")
+
+        @Argument(help: "Image name (its newest build) or digest prefix.")
+        var image: String
+
+        func run() async throws {
+            let home = VMLabHome.fromEnvironment()
+            let store = ImageStore(home: home)
+            let target = try store.resolve(image)
+            let users = try Store(home: home).guests().filter { $0.imageDigest == target.manifest.digest }
+            if !users.isEmpty {
+                throw VMLabError(.invalidState, "image \(target.manifest.name) (\(target.shortDigest)) is the base of "
+                    + users.map(\.name).joined(separator: ", ") + "; remove those first with `vmlab vm rm NAME`")
+            }
+            try store.remove(target)
+            Output.line("removed \(target.manifest.name) \(target.shortDigest)")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `--format table|json` for commands that list things.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+func mebibytes(_ bytes: UInt64) -> String {
+    String(format: "%.1f MiB", Double(bytes) / 1_048_576)
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import LabKit
+import Libvirt
+
+/// Options every command that touches guests accepts.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("connect"), help: "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system).")
+    var connectURI: String?
+
+    @Option(help: "Accelerator: auto (prove KVM works, else TCG), kvm or tcg. Default: $VMLAB_ACCEL, config, auto.")
+    var accel: String?
+
+    @Option(help: "Folder holding Images/ (and Labs/, Grading/). Default: $VMLAB_COURSE, else the nearest one above the current folder.")
+    var course: String?
+
+    var home: VMLabHome { VMLabHome.fromEnvironment() }
+
+    func store() throws -> Store { try Store(home: home) }
+
+    func connection() throws -> Connection { try LibvirtHost.connect(LibvirtHost.uri(flag: connectURI)) }
+
+    func guests() throws -> GuestManager {
+        try GuestManager(home: home, store: store(), connection: connection(), progress: Output.reporter)
+    }
+
+    func accelerator() async throws -> Accelerator {
+        let setting = try AcceleratorSetting.resolve(flag: accel, home: home)
+        let verdict = try await AcceleratorProbe(home: home).choose(setting, progress: Output.reporter)
+        return verdict.accelerator
+    }
+
+    /// The course folder: where Images/ lives.
+    func courseDirectory() throws -> URL {
+        try CourseLocator.find(flag: course)
+    }
+}
+
+/// Finds the course folder (the one with Images/, Labs/, Grading/).
+enum CourseLocator {
+    static func find(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        if let explicit = flag ?? environment["VMLAB_COURSE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let url = URL(fileURLWithPath: explicit, isDirectory: true)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("Images").path) else {
+                throw VMLabError(.notFound, "\(url.path) has no Images/ folder; point --course at a vmlab course folder")
+            }
+            return url
+        }
+        var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        while true {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Images").path) { return dir }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { break }
+            dir = parent
+        }
+        throw VMLabError(.notFound, "no Images/ folder here or above; run vmlab inside a course folder or pass --course DIR")
+    }
+}

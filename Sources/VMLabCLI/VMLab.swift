@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import LabKit
+
+/// The `vmlab` command tree. Commands are thin: they parse, call LabKit and print.
+public struct VMLab: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vmlab",
+        abstract: "Run operating-systems and virtualization labs in sandboxed QEMU guests.",
+        discussion: "Results go to stdout, progress to stderr. Start with `vmlab doctor`.",
+        subcommands: [
+            Doctor.self, ImageCommand.self, VMCommand.self, Exec.self, SnapshotCommand.self,
+            Console.self, GC.self,
+        ])
+
+    public init() {}
+
+    /// Runs the command and turns errors into a message and an exit status a script can test:
+    /// 64 usage, 65 bad spec file, 66 not found, 69 unavailable, 75 timeout, 1 otherwise.
+    public static func runMain(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as VMLabError {
+            FileHandle.standardError.write(Data("vmlab: \(error)\n".utf8))
+            Foundation.exit(exitStatus(error.code))
+        } catch let error as SpecErrors {
+            FileHandle.standardError.write(Data("vmlab: invalid file:\n\(error)\n".utf8))
+            Foundation.exit(65)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func exitStatus(_ code: VMLabError.Code) -> Int32 {
+        switch code {
+        case .invalidInput: 64
+        case .notFound: 66
+        case .unavailable: 69
+        case .timeout: 75
+        case .invalidState, .alreadyExists, .failed: 1
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import VMLabCLI
+
+await VMLab.runMain()

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host for vmlab, idempotently:
+#   1. installs the Debian packages vmlab needs (only those missing),
+#   2. creates the network namespace `vmlab` (lab traffic never leaves it),
+#   3. starts virtlogd and libvirtd inside that namespace unless ours already run.
+# No systemd is assumed. Pid files live in $VMLAB_RUN (default /run/vmlab);
+# scripts/stop.sh ends exactly those pids.
+set -euo pipefail
+
+NETNS=${VMLAB_NETNS:-vmlab}
+RUN_DIR=${VMLAB_RUN:-/run/vmlab}
+PACKAGES=(
+  qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-daemon-driver-qemu
+  libvirt-clients libvirt-dev libguestfs-dev libguestfs-tools linux-image-amd64
+  supermin qemu-guest-agent swtpm busybox-static dnsmasq-base nftables iproute2
+  libsqlite3-dev cpio pkg-config
+)
+# Guest-side tools the image recipes pull from the host's archive (supermin copies installed packages).
+GUEST_PACKAGES=(
+  dash bash coreutils mount kmod util-linux e2fsprogs stress-ng procps grep sed
+  findutils mawk netcat-openbsd nmap hping3 iputils-ping
+)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: must run as root (it installs packages and starts libvirtd)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}" "${GUEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# libvirt's `default` network NATs to the uplink: never let it autostart.
+rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+
+if ! ip netns list | grep -qw "$NETNS"; then
+  say "creating network namespace $NETNS"
+  ip netns add "$NETNS"
+fi
+ip -n "$NETNS" link set lo up
+
+mkdir -p "$RUN_DIR"
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if alive "$RUN_DIR/libvirtd.pid" && alive "$RUN_DIR/virtlogd.pid"; then
+  say "libvirtd already running in namespace $NETNS (pid $(cat "$RUN_DIR/libvirtd.pid"))"
+  exit 0
+fi
+if [ -S /run/libvirt/libvirt-sock ] && virsh -c qemu:///system version >/dev/null 2>&1; then
+  echo "setup: a libvirtd not started by vmlab is already serving qemu:///system;" \
+       "stop it (it is not inside the $NETNS namespace) and run this again" >&2
+  exit 1
+fi
+
+say "starting virtlogd and libvirtd in namespace $NETNS"
+# `ip netns exec` gives a fresh /sys without cgroups: mount them again so that
+# libvirtd can apply CPU and memory tuning (see docs/platform notes).
+ip netns exec "$NETNS" sh -c '
+  set -e
+  if ! mountpoint -q /sys/fs/cgroup/cpu 2>/dev/null; then
+    mount -t tmpfs cgroup_root /sys/fs/cgroup
+    for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+      mkdir -p /sys/fs/cgroup/$c
+      mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c 2>/dev/null || rmdir /sys/fs/cgroup/$c
+    done
+    mkdir -p /sys/fs/cgroup/unified
+    mount -t cgroup2 none /sys/fs/cgroup/unified 2>/dev/null || true
+  fi
+  virtlogd -d -p "$1/virtlogd.pid"
+  exec libvirtd -d -p "$1/libvirtd.pid"
+' sh "$RUN_DIR"
+
+for _ in $(seq 1 100); do
+  if virsh -c qemu:///system version >/dev/null 2>&1; then
+    say "libvirtd ready (pid $(cat "$RUN_DIR/libvirtd.pid"))"
+    exit 0
+  fi
+  sleep 0.1
+done
+echo "setup: libvirtd did not answer on qemu:///system within 10 s; see /var/log/libvirt/libvirtd.log" >&2
+exit 1
