@@ -48,11 +48,10 @@ public struct ImageBuilder: Sendable {
         try fm.copyItem(at: kernel.image, to: staged.appendingPathComponent("kernel"))
         try fm.copyItem(at: out.appendingPathComponent("initrd"), to: staged.appendingPathComponent("initrd"))
 
-        let closure = (try? String(contentsOf: prep.appendingPathComponent("packages"), encoding: .utf8))?
-            .split(separator: "\n").map(String.init) ?? recipe.packages
+        let closure = try await dependencyClosure(recipe.packages)
         let manifest = ImageManifest(
             name: recipe.name, digest: digest, recipe: recipe.source.lastPathComponent,
-            kernelRelease: kernel.release, packages: try await packageVersions(closure),
+            kernelRelease: kernel.release, packages: try await packageVersions(closure, requireAll: false),
             diskBytes: fileSize(disk), kernelBytes: fileSize(staged.appendingPathComponent("kernel")),
             initrdBytes: fileSize(staged.appendingPathComponent("initrd")),
             kernelArguments: recipe.kernelArguments, builtAt: Date(),
@@ -85,7 +84,7 @@ public struct ImageBuilder: Sendable {
     }
 
     /// Installed versions of host packages; a package not installed is an error naming it.
-    func packageVersions(_ packages: [String]) async throws -> [String: String] {
+    func packageVersions(_ packages: [String], requireAll: Bool = true) async throws -> [String: String] {
         let result = try await Subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\n"] + packages,
                                               check: false)
         var versions: [String: String] = [:]
@@ -94,11 +93,23 @@ public struct ImageBuilder: Sendable {
             if parts.count == 3, parts[2] == "installed" { versions[String(parts[0])] = String(parts[1]) }
         }
         let missing = packages.filter { versions[$0] == nil && versions[$0.split(separator: ":").first.map(String.init) ?? $0] == nil }
-        if !missing.isEmpty {
+        if requireAll, !missing.isEmpty {
             throw VMLabError(.unavailable, "host packages needed by the image are not installed: \(missing.joined(separator: " ")); "
                 + "install them with `apt-get install \(missing.joined(separator: " "))` or run scripts/setup.sh")
         }
         return versions
+    }
+
+    /// The installed packages the guest gets: the listed ones and what they depend on
+    /// (supermin resolves the same closure when it builds).
+    func dependencyClosure(_ packages: [String]) async throws -> [String] {
+        let result = try await Subprocess.run(["apt-cache", "depends", "--recurse", "--installed", "--no-recommends",
+                                               "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces",
+                                               "--no-enhances"] + packages, check: false)
+        let names = result.stdout.split(separator: "\n")
+            .filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }
+            .map { String($0.split(separator: ":").first ?? $0) }
+        return Array(Set(names + packages)).sorted()
     }
 
     /// The tarball supermin unpacks over the root: /init, extra files and links, owned by root.

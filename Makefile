@@ -1,0 +1,27 @@
+# The two commands of the README. Each does all set-up first (packages, libvirtd).
+# Run as root on Debian 12 (setup installs packages and starts libvirtd).
+SWIFT ?= swift
+
+.PHONY: demo test bench setup stop build
+
+## Start a guest from the base image and drive it (the main job).
+demo: build
+	bash scripts/demo.sh
+
+## Every test: unit, bindings, and the integration suite on real guests.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## Boot-time and provisioning benchmark (figures, ratios against raw QEMU).
+bench: build
+	bash scripts/bench.sh
+
+setup:
+	bash scripts/setup.sh
+
+stop:
+	bash scripts/stop.sh
+
+build: setup
+	$(SWIFT) build

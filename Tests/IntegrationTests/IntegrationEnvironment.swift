@@ -1,0 +1,66 @@
+import Foundation
+import LabKit
+import Libvirt
+import Testing
+
+/// The real-host environment of the integration suite: real libvirtd, real QEMU guests,
+/// a vmlab home of its own. There is no silent skip: without libvirtd the tests fail,
+/// saying how to start it. Only a developer can opt out, with VMLAB_SKIP_INTEGRATION=1,
+/// and never on CI.
+enum IntegrationEnvironment {
+    static var enabled: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["CI"] == "true" || env["VMLAB_SKIP_INTEGRATION"] != "1"
+    }
+
+    static let uri = LibvirtHost.uri(flag: nil)
+
+    /// The repository root (for Images/), found from this file's path.
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A vmlab home used by this test process only.
+    static func makeHome() throws -> VMLabHome {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-it-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return VMLabHome(root: root)
+    }
+
+    static func connect() throws -> Connection {
+        do {
+            return try LibvirtHost.connect(uri)
+        } catch {
+            Issue.record("libvirtd is not reachable at \(uri): run `sudo scripts/setup.sh` (make test does) — \(error)")
+            throw error
+        }
+    }
+
+    /// The accelerator the suite uses: $VMLAB_ACCEL or the probed verdict.
+    static func accelerator(home: VMLabHome) async throws -> Accelerator {
+        try await AcceleratorProbe(home: home).choose(AcceleratorSetting.resolve(flag: nil, home: home)).accelerator
+    }
+
+    /// The built `vmlab` executable next to the test bundle.
+    static var vmlabBinary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("vmlab")
+    }
+
+    /// Runs the vmlab binary with a given home; returns status, stdout, stderr.
+    static func vmlab(_ args: [String], home: VMLabHome) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard FileManager.default.isExecutableFile(atPath: vmlabBinary.path) else {
+            Issue.record("no vmlab binary at \(vmlabBinary.path); run `swift build` before `swift test` (make test does)")
+            throw VMLabError(.notFound, "vmlab binary missing")
+        }
+        let result = try Subprocess.runBlocking([vmlabBinary.path] + args,
+                                                environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path],
+                                                check: false)
+        return (result.status, result.stdout, result.stderr)
+    }
+
+    /// Names of libvirt domains and networks that start with `vmlab-`.
+    static func leftovers(_ connection: Connection) throws -> [String] {
+        try connection.allDomains().map(\.name).filter { $0.hasPrefix(Naming.prefix) }
+            + connection.allNetworks().map(\.name).filter { $0.hasPrefix(Naming.prefix) }
+    }
+}
