@@ -36,7 +36,7 @@ let package = Package(
 
         // 4. CLI: commands live in a library so tests can walk them; the executable is a shim.
         .target(name: "VMLabCLI", dependencies: [
-            "LabKit",
+            "LabKit", "Libvirt",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vmlab", dependencies: ["VMLabCLI"]),

@@ -1,34 +1,31 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: build the base image, start a guest, run a
-# command in it, snapshot, change it, revert, and tear it all down, saying what happens.
+# The main job on the embedded defaults: start the journal-replay lab, crash its guest
+# under two commit intervals, print the results table, write the HTML report, stop the
+# lab. Progress goes to stderr, results to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vmlab=${VMLAB:-.build/debug/vmlab}
-name=demo
-step() { printf '\n== %s\n' "$*"; }
+report=${REPORT:-journal-replay-report.html}
+step() { printf '\n== %s\n' "$*" >&2; }
 
-cleanup() { "$vmlab" vm rm "$name" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-"$vmlab" vm rm "$name" >/dev/null 2>&1 || true
+stop_lab() { "$vmlab" lab stop journal-replay >/dev/null 2>&1 || true; }
+trap stop_lab EXIT
+stop_lab
 
 step "host check"
 "$vmlab" doctor --quick || true
-step "build the base image (a cache hit after the first time)"
-"$vmlab" image build base
-step "create and boot a guest"
-"$vmlab" vm create "$name" --memory 512
-step "run commands in it through the guest agent"
-"$vmlab" exec "$name" -- uname -sr
-"$vmlab" exec "$name" -- sh -c 'grep MemTotal /proc/meminfo; nproc'
-step "snapshot 'baseline', then write a marker"
-"$vmlab" snapshot create "$name" baseline
-"$vmlab" exec "$name" -- sh -c 'echo "written after the snapshot" > /root/marker; cat /root/marker'
-step "revert to 'baseline': the marker is gone"
-time "$vmlab" snapshot revert "$name" baseline
-if "$vmlab" exec "$name" -- test -e /root/marker; then echo "marker still there: revert failed" >&2; exit 1; fi
-echo "marker gone"
-"$vmlab" vm list
-step "tear down"
-"$vmlab" vm rm "$name"
+step "start the lab (builds the base image the first time)"
+"$vmlab" lab start journal-replay
+"$vmlab" lab show journal-replay
+step "crash the guest mid-workload with commit=1 and commit=30, timing the journal replay"
+"$vmlab" run journal-replay crash-replay --sweep commit=1,30
+step "results"
+"$vmlab" results journal-replay
+"$vmlab" report journal-replay -o "$report"
+step "report written to $report"
+step "reset to the baseline snapshot, then stop the lab"
+"$vmlab" lab reset journal-replay
+"$vmlab" lab stop journal-replay
 trap - EXIT
-echo "done: nothing left behind ($(virsh -c "${LIBVIRT_DEFAULT_URI:-qemu:///system}" list --all --name | grep -c vmlab- || true) vmlab domains)"
+left=$(virsh -c "${LIBVIRT_DEFAULT_URI:-qemu:///system}" list --all --name | grep -c '^vmlab-' || true)
+echo "done: $left vmlab domains left" >&2

@@ -9,8 +9,8 @@ public struct VMLab: AsyncParsableCommand {
         abstract: "Run operating-systems and virtualization labs in sandboxed QEMU guests.",
         discussion: "Results go to stdout, progress to stderr. Start with `vmlab doctor`.",
         subcommands: [
-            Doctor.self, ImageCommand.self, VMCommand.self, Exec.self, SnapshotCommand.self,
-            Console.self, GC.self,
+            Doctor.self, LabCommand.self, Run.self, Results.self, Report.self, Exec.self, Console.self,
+            VMCommand.self, SnapshotCommand.self, ImageCommand.self, GC.self,
         ])
 
     public init() {}

@@ -14,3 +14,33 @@ public enum Naming {
     /// The libvirt domain of a stand-alone guest created with `vmlab vm create`.
     public static func guestDomain(_ name: String) -> String { "\(prefix)vm-\(name)" }
 }
+
+extension Naming {
+    /// A fresh instance id: eight hex digits, part of every name the instance creates, so
+    /// two labs, two starts of one lab or two students never collide.
+    public static func newInstanceID() -> String {
+        String(format: "%08x", UInt32.random(in: 0 ... .max))
+    }
+
+    /// `vmlab-<lab>-<id>-<vm>`: readable in `virsh list`, unique by the id.
+    public static func labDomain(lab: String, instance: String, vm: String) -> String {
+        "\(prefix)\(lab)-\(instance)-\(vm)"
+    }
+
+    /// `vmlab-<id>-<network>`.
+    public static func labNetwork(instance: String, network: String) -> String {
+        "\(prefix)\(instance)-\(network)"
+    }
+
+    /// `vl<id><index>`: Linux bridge names must fit in 15 characters.
+    public static func bridge(instance: String, index: Int) -> String {
+        "vl\(instance)\(index)"
+    }
+
+    /// A locally administered MAC in QEMU's 52:54:00 range, stable for (instance, vm, nic).
+    public static func mac(instance: String, vm: String, nic: Int) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for byte in "\(instance)/\(vm)/\(nic)".utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return String(format: "52:54:00:%02x:%02x:%02x", (hash >> 16) & 0xff, (hash >> 8) & 0xff, hash & 0xff)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// How guests execute: hardware virtualization (KVM) or QEMU's software emulation (TCG).
 public enum Accelerator: String, Codable, Sendable, CaseIterable {
@@ -27,12 +28,9 @@ public enum AcceleratorSetting: String, Codable, Sendable, CaseIterable {
 
     private static func configValue(home: VMLabHome) -> String? {
         let url = home.root.appendingPathComponent("config.yaml")
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if parts.count == 2, parts[0] == "accel" { return parts[1] }
-        }
-        return nil
+        guard let text = try? String(contentsOf: url, encoding: .utf8),
+              let node = try? Yams.compose(yaml: text) else { return nil }
+        return node["accel"]?.string
     }
 }
 

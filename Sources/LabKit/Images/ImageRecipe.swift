@@ -59,9 +59,16 @@ public struct ImageRecipe: Sendable, Equatable {
             packages: packages, initScript: initScript, files: files, links: links,
             rootSize: rootSize, kernelArguments: top.string("kernel-args") ?? "",
             source: url)
-        for (field, relative) in [("init", initScript)] + files.map({ ("files.\($0.key)", $0.value) })
-        where !relative.isEmpty && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(relative).path) {
-            reader.fail(top.node, field, "file \(dir.appendingPathComponent(relative).path) does not exist")
+        func missing(_ relative: String) -> Bool {
+            !relative.isEmpty && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(relative).path)
+        }
+        if missing(initScript) {
+            top.fail("init", "file \(dir.appendingPathComponent(initScript).path) does not exist")
+        }
+        if let filesReader = top.mapping("files") {
+            for (guestPath, relative) in files.sorted(by: { $0.key < $1.key }) where missing(relative) {
+                filesReader.fail(guestPath, "file \(dir.appendingPathComponent(relative).path) does not exist")
+            }
         }
         top.finish()
         try reader.check()

@@ -44,6 +44,7 @@ public final class Store: Sendable {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        registerLabMigrations(&m)
         return m
     }
 }

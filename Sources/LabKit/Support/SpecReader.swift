@@ -48,9 +48,14 @@ public final class SpecReader {
 
     private func syntaxError(_ error: YamlError) -> SpecError {
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
             let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
             return SpecError(file: file, line: mark.line, field: "", message: "YAML syntax: \(what)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return SpecError(file: file, line: context.mark.line, field: "",
+                             message: "the mapping starting here has the key \(keys) more than once; keep one")
         default:
             return SpecError(file: file, line: nil, field: "", message: "YAML syntax: \(error)")
         }
@@ -63,15 +68,19 @@ public final class MappingReader {
     let node: Node
     /// The dotted field path of this mapping (`vms.web.disks[0]`), for messages.
     let path: String
+    /// The key this mapping is the value of, when there is one: a block mapping starts on the
+    /// line after its key, and "is required" reads best on the key's line.
+    let keyNode: Node?
     private var seen: Set<String> = []
 
-    init(reader: SpecReader, node: Node, path: String) {
+    init(reader: SpecReader, node: Node, path: String, keyNode: Node? = nil) {
         self.reader = reader
         self.node = node
         self.path = path
+        self.keyNode = keyNode
     }
 
-    var line: Int? { node.mark?.line }
+    var line: Int? { (keyNode ?? node).mark?.line }
     var keys: [String] { node.mapping?.keys.compactMap(\.string) ?? [] }
 
     func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -81,13 +90,23 @@ public final class MappingReader {
         return node.mapping?[key]
     }
 
+    /// The key node itself (for locating messages about the key rather than its value).
+    func keyNodeFor(_ key: String) -> Node? {
+        node.mapping?.first { $0.key.string == key }?.key
+    }
+
+    /// Reports a problem with this mapping as a whole, on its key's line.
+    func failHere(_ field: String, _ message: String) {
+        reader.fail(keyNode ?? node, field, message)
+    }
+
     func fail(_ key: String, _ message: String) {
         reader.fail(node.mapping?[key] ?? node, field(key), message)
     }
 
     func string(_ key: String, required: Bool = false) -> String? {
         guard let v = value(key) else {
-            if required { reader.fail(node, field(key), "is required") }
+            if required { failHere(field(key), "is required") }
             return nil
         }
         guard case .scalar(let s) = v else {
@@ -148,14 +167,14 @@ public final class MappingReader {
 
     func mapping(_ key: String, required: Bool = false) -> MappingReader? {
         guard let v = value(key) else {
-            if required { reader.fail(node, field(key), "is required") }
+            if required { failHere(field(key), "is required") }
             return nil
         }
         guard v.mapping != nil else {
             reader.fail(v, field(key), "expected a mapping")
             return nil
         }
-        return MappingReader(reader: reader, node: v, path: field(key))
+        return MappingReader(reader: reader, node: v, path: field(key), keyNode: keyNodeFor(key))
     }
 
     /// The entries of a mapping whose keys are names (`vms: {web: {...}}`), in file order.
@@ -165,10 +184,10 @@ public final class MappingReader {
         return m.node.mapping!.compactMap { k, v in
             guard let name = k.string else { return nil }
             guard v.mapping != nil else {
-                reader.fail(v, m.field(name), "expected a mapping")
+                reader.fail(v, m.field(name), "expected a mapping (write {} when there is nothing to set)")
                 return nil
             }
-            return (name, MappingReader(reader: reader, node: v, path: m.field(name)))
+            return (name, MappingReader(reader: reader, node: v, path: m.field(name), keyNode: k))
         }
     }
 
@@ -181,11 +200,51 @@ public final class MappingReader {
         }
     }
 
+    /// A number such as `30` or `1.5`.
+    func number(_ key: String, required: Bool = false, range: ClosedRange<Double>? = nil) -> Double? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let n = Double(text.trimmingCharacters(in: .whitespaces)), n.isFinite else {
+            fail(key, "expected a number, got '\(text)'")
+            return nil
+        }
+        if let range, !range.contains(n) {
+            fail(key, "\(text) is out of range \(formatNumber(range.lowerBound))...\(formatNumber(range.upperBound))")
+            return nil
+        }
+        return n
+    }
+
+    /// The items of a list, whatever their shape (for lists of steps); nil when absent.
+    func list(_ key: String, required: Bool = false) -> [Node]? {
+        guard let v = value(key) else {
+            if required { failHere(field(key), "is required") }
+            return nil
+        }
+        guard case .sequence(let seq) = v else {
+            reader.fail(v, field(key), "expected a list")
+            return nil
+        }
+        return Array(seq)
+    }
+
+    /// The items of a list of mappings (`disks: [{name: data, size: 1G}]`), each read on its own
+    /// with the field path `key[index]`.
+    func mappingList(_ key: String) -> [MappingReader] {
+        guard let items = list(key) else { return [] }
+        return items.enumerated().compactMap { index, item in
+            guard item.mapping != nil else {
+                reader.fail(item, "\(field(key))[\(index)]", "expected a mapping")
+                return nil
+            }
+            return MappingReader(reader: reader, node: item, path: "\(field(key))[\(index)]")
+        }
+    }
+
     /// Reports every key that was present but never read.
     func finish(allowed extra: Set<String> = []) {
         for key in keys where !seen.contains(key) && !extra.contains(key) {
             let known = seen.union(extra).sorted().joined(separator: ", ")
-            reader.fail(node.mapping?[key], field(key), "unknown key (known keys here: \(known))")
+            reader.fail(keyNodeFor(key) ?? node, field(key), "unknown key (known keys here: \(known))")
         }
     }
 }
@@ -200,4 +259,9 @@ public func parseSize(_ text: String) -> UInt64? {
         return n * factor
     }
     return UInt64(t).flatMap { $0 > 0 ? $0 : nil }
+}
+
+/// `30` rather than `30.0`, for messages.
+func formatNumber(_ n: Double) -> String {
+    n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
 }

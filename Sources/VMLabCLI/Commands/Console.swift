@@ -8,14 +8,14 @@ struct Console: AsyncParsableCommand {
         abstract: "Attach to a guest's serial console (Ctrl-] to leave).",
         discussion: "The guest has no login on its console; use it to read boot messages and kernel logs.")
 
-    @Argument(help: "Guest name.")
-    var name: String
+    @Argument(help: "Guest name, or lab name and VM name.")
+    var target: [String]
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let stream = try global.guests().console(name)
-        Output.progress("connected to \(name)'s console; Ctrl-] to leave")
+        let stream = try global.console(for: target)
+        Output.progress("connected to \(target.joined(separator: "/"))'s console; Ctrl-] to leave")
         let terminal = RawTerminal()
         defer { terminal.restore() }
 

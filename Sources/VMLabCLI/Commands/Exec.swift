@@ -6,10 +6,13 @@ import LabKit
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a command in a guest; its output and exit status become vmlab's.",
-        discussion: "Standard input is passed to the command when it is not a terminal. Example: vmlab exec web -- uname -a")
+        discussion: """
+            A stand-alone guest is named alone (vmlab exec web -- uname -a); a lab's VM by lab and VM \
+            (vmlab exec journal-replay box -- dmesg). Standard input is passed on when it is not a terminal.
+            """)
 
-    @Argument(help: "Guest name.")
-    var name: String
+    @Argument(help: "Guest name, or lab name and VM name.")
+    var target: [String]
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String]
@@ -23,7 +26,7 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. vmlab exec \(name) -- uname -a") }
+        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. vmlab exec web -- uname -a") }
         var env: [String: String] = [:]
         for pair in environment {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
@@ -32,7 +35,7 @@ struct Exec: AsyncParsableCommand {
             env[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
         let input: Data? = isatty(STDIN_FILENO) == 0 ? FileHandle.standardInput.readDataToEndOfFile() : nil
-        let agent = try global.guests().agent(name)
+        let agent = try global.agent(for: target)
         let result = try await agent.exec(command, stdin: input, environment: env, timeout: .seconds(timeout))
         FileHandle.standardOutput.write(result.stdout)
         FileHandle.standardError.write(result.stderr)

@@ -13,10 +13,10 @@ struct GC: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let cleanup = Cleanup(store: try global.store(), connection: try global.connection())
-        let orphans = try cleanup.orphans()
-        for r in orphans { Output.line("\(dryRun ? "would remove" : "removing") \(r.kind.rawValue) \(r.name) (\(r.owner))") }
-        if !dryRun { try cleanup.remove(orphans) }
-        if orphans.isEmpty { Output.progress("nothing to collect") }
+        let runner = try global.runner()
+        let garbage = try runner.collectGarbage(dryRun: true)
+        for r in garbage { Output.line("\(dryRun ? "would remove" : "removing") \(r.kind.rawValue) \(r.name) (\(r.owner))") }
+        if !dryRun { _ = try runner.collectGarbage() }
+        if garbage.isEmpty { Output.progress("nothing to collect") }
     }
 }

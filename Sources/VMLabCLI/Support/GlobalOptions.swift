@@ -56,3 +56,50 @@ enum CourseLocator {
         throw VMLabError(.notFound, "no Images/ folder here or above; run vmlab inside a course folder or pass --course DIR")
     }
 }
+
+extension GlobalOptions {
+    func catalog() throws -> LabCatalog { LabCatalog(course: try courseDirectory()) }
+
+    func runner() throws -> LabRunner {
+        try LabRunner(home: home, store: store(), connection: connection(), progress: Output.reporter)
+    }
+
+    /// The lab's running instance, or an error saying how to start it.
+    func activeInstance(_ lab: String, store: Store) throws -> InstanceRecord {
+        guard let instance = try store.activeInstances(lab: lab).first else {
+            throw VMLabError(.invalidState, "lab \(lab) is not started; start it with `vmlab lab start \(lab)`")
+        }
+        return instance
+    }
+
+    /// The image a lab needs, built (or found in the cache) from the course's recipe.
+    func image(for lab: LabSpec) async throws -> BuiltImage {
+        let recipe = try ImageRecipe.load(try courseDirectory().appendingPathComponent("Images/\(lab.image).yaml"))
+        return try await ImageBuilder(home: home, progress: Output.reporter).build(recipe).image
+    }
+}
+
+extension GlobalOptions {
+    /// `[guest]` or `[lab, vm]` -> that VM's agent client.
+    func agent(for target: [String]) throws -> GuestAgent {
+        switch target.count {
+        case 1: return try guests().agent(target[0])
+        case 2:
+            let runner = try runner()
+            return try runner.agent(of: try activeInstance(target[0], store: runner.store), vm: target[1])
+        default: throw ValidationError("name a guest, or a lab and one of its VMs")
+        }
+    }
+
+    /// `[guest]` or `[lab, vm]` -> that VM's serial console.
+    func console(for target: [String]) throws -> ConsoleStream {
+        switch target.count {
+        case 1: return try guests().console(target[0])
+        case 2:
+            let runner = try runner()
+            let domain = try runner.domain(of: try activeInstance(target[0], store: runner.store), vm: target[1])
+            return try domain.openConsole()
+        default: throw ValidationError("name a guest, or a lab and one of its VMs")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import LabKit
+
+/// `vmlab lab list|show|start|status|reset|stop`.
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab", abstract: "Start, inspect, reset and stop labs.",
+        subcommands: [List.self, Show.self, Start.self, Status.self, Reset.self, Stop.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the course's labs.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let catalog = try global.catalog()
+            var rows: [[String]] = []
+            for name in catalog.names() {
+                do {
+                    let lab = try catalog.load(name)
+                    rows.append([name, lab.title, lab.experiments.map(\.name).joined(separator: ", ")])
+                } catch {
+                    rows.append([name, "INVALID: run `vmlab lab show \(name)`", ""])
+                }
+            }
+            Output.table(["LAB", "TITLE", "EXPERIMENTS"], rows)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a lab: its VMs, networks, parameters and experiments.")
+        @Argument(help: "Lab name (Labs/NAME).") var lab: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = try global.catalog().load(lab)
+            Output.line("\(spec.name): \(spec.title)")
+            Output.line(spec.summary)
+            Output.line("\nimage: \(spec.image)")
+            for vm in spec.vms {
+                let disks = vm.disks.map { "\($0.name) \($0.sizeBytes >> 20) MiB\($0.filesystem.map { " " + $0 } ?? "")" }
+                let nics = vm.nics.map { "\($0.network)\($0.address.map { " " + $0 } ?? "")" }
+                Output.line("vm \(vm.name): \(vm.memoryMiB) MiB, \(vm.vcpus) vCPU"
+                    + (disks.isEmpty ? "" : "; disks: " + disks.joined(separator: ", "))
+                    + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", ")))
+            }
+            for net in spec.networks { Output.line("network \(net.name): isolated bridge") }
+            if !spec.parameters.isEmpty {
+                Output.line("")
+                Output.table(["PARAMETER", "DEFAULT", "ALLOWED", "DESCRIPTION"], spec.parameters.map { p in
+                    let allowed: String = switch p.kind {
+                    case let .int(min, max): "\(min.map(String.init) ?? "")..\(max.map(String.init) ?? "")"
+                    case let .number(min, max): "\(min.map { "\($0)" } ?? "")..\(max.map { "\($0)" } ?? "")"
+                    case let .choice(values): values.joined(separator: "|")
+                    case .string: "text"
+                    }
+                    return [p.name, p.defaultValue + (p.unit.map { " " + $0 } ?? ""), allowed,
+                            (p.description ?? "") + (p.perStudent ? " (per student)" : "")]
+                })
+            }
+            Output.line("")
+            for e in spec.experiments {
+                Output.line("experiment \(e.name) (\(e.steps.count) steps): \(e.description)")
+            }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a lab: build its image if needed, create and boot its VMs, take the baseline snapshot.")
+        @Argument(help: "Lab name.") var lab: String
+        @Option(help: "Student id (per-student parameters derive from it).") var student: String?
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = try global.catalog().load(lab)
+            let image = try await global.image(for: spec)
+            let accelerator = try await global.accelerator()
+            let instance = try await global.runner().start(spec, image: image, accelerator: accelerator, student: student)
+            Output.line("\(spec.name) \(instance.id) ready")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show started labs and the state of their VMs.")
+        @Argument(help: "Lab name (all started labs when omitted).") var lab: String?
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let store = try global.store()
+            let connection = try global.connection()
+            let instances = try store.activeInstances(lab: lab)
+            if instances.isEmpty {
+                Output.progress(lab.map { "lab \($0) is not started" } ?? "no lab is started")
+                return
+            }
+            var rows: [[String]] = []
+            for instance in instances {
+                let spec = try? global.catalog().load(instance.lab)
+                for vm in spec?.vms ?? [] {
+                    let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm.name)
+                    let state = (try? connection.lookupDomain(named: name)?.state().label) ?? "missing"
+                    rows.append([instance.lab, instance.id, instance.state.rawValue, vm.name, state,
+                                 "\(try store.runs(instance: instance.id).count)"])
+                }
+            }
+            Output.table(["LAB", "INSTANCE", "STATE", "VM", "VM STATE", "RUNS"], rows)
+        }
+    }
+
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revert every VM of a lab to its baseline snapshot (seconds, not a reboot).")
+        @Argument(help: "Lab name.") var lab: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let spec = try global.catalog().load(lab)
+            let runner = try global.runner()
+            try await runner.reset(spec, instance: try global.activeInstance(lab, store: runner.store))
+            Output.line("\(lab) reset to baseline")
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a lab and remove its VMs, networks and disks (results stay).")
+        @Argument(help: "Lab name.") var lab: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let runner = try global.runner()
+            try runner.stop(try global.activeInstance(lab, store: runner.store))
+            Output.line("\(lab) stopped")
+        }
+    }
+}

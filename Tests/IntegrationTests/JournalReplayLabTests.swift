@@ -1,0 +1,109 @@
+import Foundation
+import LabKit
+import Libvirt
+import Testing
+
+/// The journal-replay lab as a student drives it, through the real binary: start, a
+/// two-value sweep of real crashes, results, report, reset, stop — and a runner killed
+/// mid-run whose leftovers `vmlab gc` removes.
+@Suite(.serialized, .enabled(if: IntegrationEnvironment.enabled))
+struct JournalReplayLabTests {
+    @Test func sweepResultsResetStop() async throws {
+        let home = try IntegrationEnvironment.makeHome()
+        defer { try? FileManager.default.removeItem(at: home.root) }
+        let connection = try IntegrationEnvironment.connect()
+        func vmlab(_ args: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+            try IntegrationEnvironment.vmlab(args, home: home)
+        }
+
+        let started = try vmlab("lab", "start", "journal-replay")
+        #expect(started.status == 0, "\(started.stderr)")
+        defer { _ = try? vmlab("lab", "stop", "journal-replay") }
+        let again = try vmlab("lab", "start", "journal-replay")
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already started"))
+
+        let run = try vmlab("run", "journal-replay", "crash-replay", "--sweep", "commit=1,30", "--set", "files=300")
+        #expect(run.status == 0, "\(run.stderr)")
+
+        let store = try Store(home: home)
+        let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
+        let runs = try store.runs(instance: instance.id)
+        #expect(runs.count == 2)
+        #expect(runs.allSatisfy { $0.status == .ok })
+        #expect(runs.map { $0.parameterValues["commit"] } == ["1", "30"])
+        let measured = try store.measurements(instance: instance.id)
+        for r in runs {
+            let mine = measured.filter { $0.runID == r.id }
+            let mount = try #require(mine.first { $0.name == "mount_ms" }, "run \(r.id!) measured the replaying mount")
+            #expect(mount.value > 0 && mount.value < 60_000)
+            let fsck = try #require(mine.first { $0.name == "fsck_status" }, "run \(r.id!) recorded fsck's verdict")
+            #expect([0, 1, 2, 4].contains(fsck.value))
+            #expect([0, 1].contains(try #require(mine.first { $0.name == "recovered" }).value))
+            #expect(mine.first { $0.name == "files_survived" }.map { $0.value >= 0 && $0.value <= 300 } == true)
+            #expect(mine.first { $0.name == "boot_seconds" }.map { $0.value > 0.5 } == true)
+        }
+        // The crash was real: the event log shows the power cut and the restart of each run.
+        let events = try store.events(instance: instance.id)
+        #expect(events.filter { $0.kind == "crash" && $0.ok }.count == 2)
+
+        let json = try vmlab("results", "journal-replay", "--format", "json")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 2)
+        let csv = try vmlab("results", "journal-replay", "--format", "csv")
+        #expect(csv.stdout.split(separator: "\n").count == 3)
+
+        let reportFile = home.root.appendingPathComponent("report.html")
+        #expect(try vmlab("report", "journal-replay", "-o", reportFile.path).status == 0)
+        let html = try String(contentsOf: reportFile, encoding: .utf8)
+        #expect(html.contains("<svg"))
+        #expect(html.contains("mount_ms"))
+
+        // Reset: a file written now is gone after the revert to baseline.
+        #expect(try vmlab("exec", "journal-replay", "box", "--", "touch", "/root/after-baseline").status == 0)
+        #expect(try vmlab("lab", "reset", "journal-replay").status == 0)
+        #expect(try vmlab("exec", "journal-replay", "box", "--", "test", "-e", "/root/after-baseline").status == 1)
+
+        #expect(try vmlab("lab", "stop", "journal-replay").status == 0)
+        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try store.resources().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
+        // Results outlive the guests.
+        #expect(try vmlab("results", "journal-replay").stdout.contains("mount_ms"))
+    }
+
+    @Test func killedRunnerLeavesNothingAfterGC() async throws {
+        let home = try IntegrationEnvironment.makeHome()
+        defer { try? FileManager.default.removeItem(at: home.root) }
+        let connection = try IntegrationEnvironment.connect()
+        #expect(try IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home).status == 0)
+        let store = try Store(home: home)
+        let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
+
+        // Start a run in the background and kill it with SIGKILL once it is under way.
+        let process = Process()
+        process.executableURL = IntegrationEnvironment.vmlabBinary
+        process.arguments = ["run", "journal-replay", "crash-replay", "--set", "files=300"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": IntegrationEnvironment.repository.path]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try store.events(instance: instance.id).filter({ $0.run != nil }).count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(try store.runs(instance: instance.id).first?.status == .running)
+
+        let gc = try IntegrationEnvironment.vmlab(["gc"], home: home)
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.stdout.contains("removing domain"))
+        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try store.resources().isEmpty)
+        #expect(try store.activeInstances().isEmpty)
+        #expect(try store.runs(instance: instance.id).first?.status == .failed)
+        #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
+    }
+}
