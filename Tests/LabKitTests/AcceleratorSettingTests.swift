@@ -94,10 +94,8 @@ struct AcceleratorSettingTests {
     func configIsReadAsYAML(config: String) throws {
         let (home, tmp) = try home(config: config)
         defer { tmp.remove() }
-        withKnownIssue("Accelerator.swift:29-35: config.yaml is split on ':' by hand, so quotes and comments become part of the value") {
-            let setting = try AcceleratorSetting.resolve(flag: nil, home: home, environment: [:])
-            #expect(setting == .kvm)
-        }
+        let setting = try AcceleratorSetting.resolve(flag: nil, home: home, environment: [:])
+        #expect(setting == .kvm)
     }
 
     // MARK: Accelerator

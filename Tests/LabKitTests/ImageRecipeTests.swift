@@ -290,9 +290,7 @@ struct ImageRecipeTests {
         #expect(only.field == "init")
         #expect(only.message.contains("web/nope does not exist"))
         #expect(error.description.contains("\(path):"))
-        withKnownIssue("ImageRecipe.swift:64: a missing init/files file is located at the top mapping (line 1), not at its key") {
-            #expect(only.line == 3)
-        }
+        #expect(only.line == 3)
     }
 
     @Test func missingFilesEntryIsReported() throws {
@@ -306,9 +304,7 @@ struct ImageRecipeTests {
         #expect(error.errors.count == 1)
         #expect(only.field == "files./etc/issue")
         #expect(only.message.contains("web/issue does not exist"))
-        withKnownIssue("ImageRecipe.swift:64: a missing init/files file is located at the top mapping (line 1), not at its key") {
-            #expect(only.line == 4)
-        }
+        #expect(only.line == 4)
     }
 
     // Block style is how recipes are written (see Images/base.yaml).
@@ -326,10 +322,8 @@ struct ImageRecipeTests {
         let text = error.description
         #expect(text.contains("files.etc/issue: guest paths must be absolute"))
         #expect(text.contains("pakages: unknown key"))
-        withKnownIssue("ImageRecipe.swift:44,51 / SpecReader.swift:85,188: errors are located at the value node, not the key") {
-            #expect(text.contains("\(path):6: files.etc/issue:"))
-            #expect(text.contains("\(path):7: pakages:"))
-        }
+        #expect(text.contains("\(path):6: files.etc/issue:"))
+        #expect(text.contains("\(path):7: pakages:"))
     }
 
     // `name:` and `init:` with no value read as "" and skip every check.
@@ -341,8 +335,6 @@ struct ImageRecipeTests {
         let tmp = try TempDir()
         defer { tmp.remove() }
         let url = try write(yaml, in: tmp)
-        withKnownIssue("ImageRecipe.swift:28,40: an empty `name:` or `init:` loads without error") {
-            #expect(throws: SpecErrors.self) { _ = try ImageRecipe.load(url) }
-        }
+        #expect(throws: SpecErrors.self) { _ = try ImageRecipe.load(url) }
     }
 }

@@ -287,7 +287,7 @@ func labWithSteps(_ steps: String) -> String {
 
     static let labCases: [(String, String, Int, String)] = [
         ("missing title", "summary: S\nimage: base\nvms: {box: {}}\nexperiments: {e: {steps: [{crash: box}]}}", 1, "title: is required"),
-        ("empty summary", "title: T\nsummary: \"\"\nimage: base\nexperiments: {e: {steps: [{sleep: 1}]}}", 2, "summary: is empty"),
+        ("empty summary", "title: T\nsummary: \"\"\nimage: base\nexperiments: {e: {steps: [{sleep: 1}]}}", 2, "summary: is required (it is empty)"),
         ("unknown top key", "title: T\nsummary: S\nimage: base\ntitel: x\nexperiments: {e: {steps: [{sleep: 1}]}}", 4,
          "titel: unknown key (known keys here:"),
         ("missing image recipe", "title: T\nsummary: S\nimage: fancy\nexperiments: {e: {steps: [{sleep: 1}]}}", 3,

@@ -38,20 +38,19 @@ public struct ImageRecipe: Sendable, Equatable {
             top.fail("packages", "must include '\(required)' (the guest's /init and agent need it)")
         }
         let initScript = top.string("init", required: true) ?? ""
-        var files: [String: String] = [:]
-        for (guestPath, hostPath) in top.stringMap("files") {
-            if !guestPath.hasPrefix("/") {
-                reader.fail(top.value("files"), "files.\(guestPath)", "guest paths must be absolute")
+        /// guest path -> text, each guest path checked to be absolute (located at its own line).
+        func pathMap(_ key: String) -> [String: String] {
+            guard let entries = top.mapping(key) else { return [:] }
+            var result: [String: String] = [:]
+            for guestPath in entries.keys {
+                guard let value = entries.string(guestPath, required: true) else { continue }
+                if !guestPath.hasPrefix("/") { entries.fail(guestPath, "guest paths must be absolute") }
+                result[guestPath] = value
             }
-            files[guestPath] = hostPath
+            return result
         }
-        var links: [String: String] = [:]
-        for (guestPath, target) in top.stringMap("links") {
-            if !guestPath.hasPrefix("/") {
-                reader.fail(top.value("links"), "links.\(guestPath)", "guest paths must be absolute")
-            }
-            links[guestPath] = target
-        }
+        let files = pathMap("files")
+        let links = pathMap("links")
         let rootSize = top.size("size") ?? 2 << 30
         let recipe = ImageRecipe(
             name: name,

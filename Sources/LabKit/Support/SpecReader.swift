@@ -113,6 +113,10 @@ public final class MappingReader {
             reader.fail(v, field(key), "expected a text value")
             return nil
         }
+        if required && s.string.trimmingCharacters(in: .whitespaces).isEmpty {
+            reader.fail(keyNodeFor(key) ?? node, field(key), "is required (it is empty)")
+            return nil
+        }
         return s.string
     }
 
@@ -256,7 +260,8 @@ public func parseSize(_ text: String) -> UInt64? {
                                      ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1)]
     for (suffix, factor) in units where t.hasSuffix(suffix) {
         guard let n = UInt64(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n > 0 else { return nil }
-        return n * factor
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : bytes
     }
     return UInt64(t).flatMap { $0 > 0 ? $0 : nil }
 }

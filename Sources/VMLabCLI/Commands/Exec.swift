@@ -11,8 +11,11 @@ struct Exec: AsyncParsableCommand {
             (vmlab exec journal-replay box -- dmesg). Standard input is passed on when it is not a terminal.
             """)
 
-    @Argument(help: "Guest name, or lab name and VM name.")
-    var target: [String]
+    @Argument(help: "Guest name, or lab name when a VM name follows.")
+    var name: String
+
+    @Argument(help: "VM name within the lab.")
+    var vm: String?
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String]
@@ -35,7 +38,7 @@ struct Exec: AsyncParsableCommand {
             env[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
         let input: Data? = isatty(STDIN_FILENO) == 0 ? FileHandle.standardInput.readDataToEndOfFile() : nil
-        let agent = try global.agent(for: target)
+        let agent = try global.agent(for: [name] + (vm.map { [$0] } ?? []))
         let result = try await agent.exec(command, stdin: input, environment: env, timeout: .seconds(timeout))
         FileHandle.standardOutput.write(result.stdout)
         FileHandle.standardError.write(result.stderr)
