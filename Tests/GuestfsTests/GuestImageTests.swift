@@ -7,9 +7,14 @@ import Testing
 @Suite(.serialized)
 struct GuestImageTests {
     /// KVM hangs on this (nested) host: tests always use software emulation.
-    let accelerator = Accelerator.softwareOnly
+    static let accelerator = Accelerator.softwareOnly
 
-    @Test func writeThenReopenReadOnly() throws {
+    @Test func writeThenReopenReadOnly() async throws {
+        try await onDispatchThread { try Self.writeThenReopenReadOnlyBody() }
+    }
+
+    /// Blocks for two appliance launches: kept off the cooperative pool the other tests run on.
+    static func writeThenReopenReadOnlyBody() throws {
         let fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("guestfs-test-\(UUID().uuidString)")
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -34,7 +39,7 @@ struct GuestImageTests {
         do {
             let image = try GuestImage(
                 disks: [.init(path: imagePath, format: "raw", readOnly: false)],
-                accelerator: accelerator)
+                accelerator: Self.accelerator)
             #expect(try image.listDevices() == ["/dev/sda"])
             try image.makeFilesystem(type: "ext4", device: "/dev/sda")
             try image.mount("/dev/sda")
@@ -74,7 +79,7 @@ struct GuestImageTests {
         do {
             let image = try GuestImage(
                 disks: [.init(path: imagePath, format: "raw", readOnly: true)],
-                accelerator: accelerator, memoryMiB: 512)
+                accelerator: Self.accelerator, memoryMiB: 512)
             defer { image.close() }
             let filesystems = try image.listFilesystems()
             #expect(filesystems.contains { $0.device == "/dev/sda" && $0.type == "ext4" })
@@ -98,9 +103,17 @@ struct GuestImageTests {
             .appendingPathComponent("guestfs-missing-\(UUID().uuidString).img").path
         let error = #expect(throws: GuestfsError.self) {
             _ = try GuestImage(disks: [.init(path: path, format: "raw", readOnly: true)],
-                               accelerator: accelerator)
+                               accelerator: Self.accelerator)
         }
         #expect(error?.message.contains(path) == true)
         #expect(error?.description.contains(path) == true)
+    }
+}
+
+/// Runs blocking work (appliance launches take ~10 s each under TCG) on a dispatch thread,
+/// so the tests running beside this one keep their threads.
+func onDispatchThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

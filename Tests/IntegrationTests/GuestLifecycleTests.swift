@@ -6,7 +6,8 @@ import Testing
 
 /// The foundation end to end on the real host: recipe -> image -> guest -> agent ->
 /// snapshot/revert -> forced crash -> restart -> removal, leaving nothing behind.
-@Suite(.serialized, .enabled(if: IntegrationEnvironment.enabled))
+extension RealHost {
+@Suite(.serialized)
 struct GuestLifecycleTests {
     @Test func imageGuestSnapshotCrashAndRemoval() async throws {
         let home = try IntegrationEnvironment.makeHome()
@@ -49,6 +50,24 @@ struct GuestLifecycleTests {
         try agent.writeFile("/root/written", contents: Data("through the agent\n".utf8))
         #expect(try agent.readFile("/root/written") == Data("through the agent\n".utf8))
 
+        // The serial console carries what the guest writes to ttyS0.
+        let console = try guests.console(name)
+        let seen = ConsoleCapture()
+        let reader = Thread {
+            while let bytes = try? console.receive(), !bytes.isEmpty {
+                seen.append(bytes)
+                if seen.contains("CONSOLE-MARK") { break }
+            }
+        }
+        reader.start()
+        #expect(try await agent.shell("echo CONSOLE-MARK > /dev/ttyS0").exitCode == 0)
+        let consoleDeadline = ContinuousClock.now + .seconds(15)
+        while !seen.contains("CONSOLE-MARK"), ContinuousClock.now < consoleDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(seen.contains("CONSOLE-MARK"))
+        console.abort()
+
         // Snapshot, write a marker, revert: the marker is gone and the agent answers.
         try guests.snapshot(name, as: "baseline")
         #expect(try await agent.shell("echo here > /root/marker && sync").exitCode == 0)
@@ -70,12 +89,16 @@ struct GuestLifecycleTests {
         // Offline: write, power off cleanly, read the file back from the overlay with libguestfs.
         #expect(try await guests.agent(name).shell("echo offline > /root/offline && sync").exitCode == 0)
         try await guests.stop(name)
-        let offline = try GuestImage(disks: [.init(path: record.disk, format: "qcow2", readOnly: true)],
-                                     accelerator: accelerator == .kvm ? .automatic : .softwareOnly)
-        try offline.mount("/dev/sda", readOnly: true)
-        #expect(try offline.readFile("/root/offline") == Array("offline\n".utf8))
-        #expect(try offline.readFile("/init") == Array(try Data(contentsOf: recipe.payload[0].hostFile)))
-        offline.close()
+        let disk = record.disk
+        let (offlineFile, offlineInit) = try await offPool {
+            let offline = try GuestImage(disks: [.init(path: disk, format: "qcow2", readOnly: true)],
+                                         accelerator: accelerator == .kvm ? .automatic : .softwareOnly)
+            defer { offline.close() }
+            try offline.mount("/dev/sda", readOnly: true)
+            return (try offline.readFile("/root/offline"), try offline.readFile("/init"))
+        }
+        #expect(offlineFile == Array("offline\n".utf8))
+        #expect(offlineInit == Array(try Data(contentsOf: recipe.payload[0].hostFile)))
 
         // Removal leaves no domain, snapshot, overlay or record.
         try guests.remove(name)
@@ -94,24 +117,24 @@ struct GuestLifecycleTests {
         defer { try? FileManager.default.removeItem(at: home.root) }
         let connection = try IntegrationEnvironment.connect()
 
-        let unknownImage = try IntegrationEnvironment.vmlab(["vm", "create", "nope", "--image", "no-such-image", "--accel", "tcg"], home: home)
+        let unknownImage = try await IntegrationEnvironment.vmlab(["vm", "create", "nope", "--image", "no-such-image", "--accel", "tcg"], home: home)
         #expect(unknownImage.status == 66)
         #expect(unknownImage.stderr.contains("no built image named 'no-such-image'"))
 
-        let unknownVM = try IntegrationEnvironment.vmlab(["exec", "ghost", "--", "true"], home: home)
+        let unknownVM = try await IntegrationEnvironment.vmlab(["exec", "ghost", "--", "true"], home: home)
         #expect(unknownVM.status == 66)
         #expect(unknownVM.stderr.contains("no guest named 'ghost'"))
 
-        let badName = try IntegrationEnvironment.vmlab(["snapshot", "list", "ghost"], home: home)
+        let badName = try await IntegrationEnvironment.vmlab(["snapshot", "list", "ghost"], home: home)
         #expect(badName.status == 66)
 
-        let daemonDown = try IntegrationEnvironment.vmlab(["vm", "list", "--connect", "qemu+unix:///system?socket=/nonexistent/sock"], home: home)
+        let daemonDown = try await IntegrationEnvironment.vmlab(["vm", "list", "--connect", "qemu+unix:///system?socket=/nonexistent/sock"], home: home)
         #expect(daemonDown.status == 69)
         #expect(daemonDown.stderr.contains("scripts/setup.sh"))
 
         let badRecipe = home.root.appendingPathComponent("broken.yaml")
         try "name: broken\npackages: [dash]\ninit: nothere\nsizee: 1G\n".write(to: badRecipe, atomically: true, encoding: .utf8)
-        let recipe = try IntegrationEnvironment.vmlab(["image", "build", badRecipe.path], home: home)
+        let recipe = try await IntegrationEnvironment.vmlab(["image", "build", badRecipe.path], home: home)
         #expect(recipe.status == 65)
         #expect(recipe.stderr.contains("broken.yaml:4: sizee: unknown key"))
         #expect(recipe.stderr.contains("init"))
@@ -125,23 +148,34 @@ struct GuestLifecycleTests {
         defer { try? FileManager.default.removeItem(at: home.root) }
         let connection = try IntegrationEnvironment.connect()
         let name = "itcli-\(getpid() % 100_000)"
-        #expect(try IntegrationEnvironment.vmlab(["image", "build", "base"], home: home).status == 0)
-        let created = try IntegrationEnvironment.vmlab(["vm", "create", name, "--memory", "384"], home: home)
+        #expect(try await IntegrationEnvironment.vmlab(["image", "build", "base"], home: home).status == 0)
+        let created = try await IntegrationEnvironment.vmlab(["vm", "create", name, "--memory", "384"], home: home)
         #expect(created.status == 0, "\(created.stderr)")
-        defer { _ = try? IntegrationEnvironment.vmlab(["vm", "rm", name], home: home) }
+        defer { IntegrationEnvironment.vmlabSync(["vm", "rm", name], home: home) }
 
-        let ok = try IntegrationEnvironment.vmlab(["exec", name, "--", "sh", "-c", "echo out; echo err >&2; exit 5"], home: home)
+        let ok = try await IntegrationEnvironment.vmlab(["exec", name, "--", "sh", "-c", "echo out; echo err >&2; exit 5"], home: home)
         #expect(ok.status == 5)
         #expect(ok.stdout == "out\n")
         #expect(ok.stderr.contains("err"))
-        let list = try IntegrationEnvironment.vmlab(["vm", "list", "--format", "json"], home: home)
+        let list = try await IntegrationEnvironment.vmlab(["vm", "list", "--format", "json"], home: home)
         #expect(list.stdout.contains("\"state\" : \"running\""))
 
-        #expect(try IntegrationEnvironment.vmlab(["vm", "rm", name], home: home).status == 0)
+        #expect(try await IntegrationEnvironment.vmlab(["vm", "rm", name], home: home).status == 0)
         #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
     }
+}
 }
 
 private func fileSize(_ url: URL) -> UInt64 {
     ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.uint64Value ?? .max
+}
+
+/// Bytes read from a console on a reader thread, checked from the test.
+private final class ConsoleCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    func append(_ more: [UInt8]) { lock.withLock { bytes += more } }
+    func contains(_ text: String) -> Bool {
+        lock.withLock { String(decoding: bytes, as: UTF8.self).contains(text) }
+    }
 }

@@ -3,6 +3,11 @@ import LabKit
 import Libvirt
 import Testing
 
+/// Every suite that touches the real libvirtd, one after another: they share the daemon,
+/// and each asserts that nothing named vmlab is left when it is done.
+@Suite(.serialized, .enabled(if: IntegrationEnvironment.enabled))
+enum RealHost {}
+
 /// The real-host environment of the integration suite: real libvirtd, real QEMU guests,
 /// a vmlab home of its own. There is no silent skip: without libvirtd the tests fail,
 /// saying how to start it. Only a developer can opt out, with VMLAB_SKIP_INTEGRATION=1,
@@ -47,15 +52,22 @@ enum IntegrationEnvironment {
     }
 
     /// Runs the vmlab binary with a given home; returns status, stdout, stderr.
-    static func vmlab(_ args: [String], home: VMLabHome) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func vmlab(_ args: [String], home: VMLabHome) async throws -> (status: Int32, stdout: String, stderr: String) {
         guard FileManager.default.isExecutableFile(atPath: vmlabBinary.path) else {
             Issue.record("no vmlab binary at \(vmlabBinary.path); run `swift build` before `swift test` (make test does)")
             throw VMLabError(.notFound, "vmlab binary missing")
         }
-        let result = try Subprocess.runBlocking([vmlabBinary.path] + args,
+        let result = try await Subprocess.run([vmlabBinary.path] + args,
                                                 environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path],
                                                 check: false)
         return (result.status, result.stdout, result.stderr)
+    }
+
+    /// The same, blocking: for `defer` blocks, which cannot await.
+    static func vmlabSync(_ args: [String], home: VMLabHome) {
+        _ = try? Subprocess.runBlocking([vmlabBinary.path] + args,
+                                        environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path],
+                                        check: false)
     }
 
     /// Names of libvirt domains and networks that start with `vmlab-`.

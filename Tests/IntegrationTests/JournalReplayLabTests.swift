@@ -6,24 +6,25 @@ import Testing
 /// The journal-replay lab as a student drives it, through the real binary: start, a
 /// two-value sweep of real crashes, results, report, reset, stop — and a runner killed
 /// mid-run whose leftovers `vmlab gc` removes.
-@Suite(.serialized, .enabled(if: IntegrationEnvironment.enabled))
+extension RealHost {
+@Suite(.serialized)
 struct JournalReplayLabTests {
     @Test func sweepResultsResetStop() async throws {
         let home = try IntegrationEnvironment.makeHome()
         defer { try? FileManager.default.removeItem(at: home.root) }
         let connection = try IntegrationEnvironment.connect()
-        func vmlab(_ args: String...) throws -> (status: Int32, stdout: String, stderr: String) {
-            try IntegrationEnvironment.vmlab(args, home: home)
+        func vmlab(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await IntegrationEnvironment.vmlab(args, home: home)
         }
 
-        let started = try vmlab("lab", "start", "journal-replay")
+        let started = try await vmlab("lab", "start", "journal-replay")
         #expect(started.status == 0, "\(started.stderr)")
-        defer { _ = try? vmlab("lab", "stop", "journal-replay") }
-        let again = try vmlab("lab", "start", "journal-replay")
+        defer { IntegrationEnvironment.vmlabSync(["lab", "stop", "journal-replay"], home: home) }
+        let again = try await vmlab("lab", "start", "journal-replay")
         #expect(again.status == 1)
         #expect(again.stderr.contains("already started"))
 
-        let run = try vmlab("run", "journal-replay", "crash-replay", "--sweep", "commit=1,30", "--set", "files=300")
+        let run = try await vmlab("run", "journal-replay", "crash-replay", "--sweep", "commit=1,30", "--set", "files=300")
         #expect(run.status == 0, "\(run.stderr)")
 
         let store = try Store(home: home)
@@ -47,36 +48,36 @@ struct JournalReplayLabTests {
         let events = try store.events(instance: instance.id)
         #expect(events.filter { $0.kind == "crash" && $0.ok }.count == 2)
 
-        let json = try vmlab("results", "journal-replay", "--format", "json")
+        let json = try await vmlab("results", "journal-replay", "--format", "json")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == 2)
-        let csv = try vmlab("results", "journal-replay", "--format", "csv")
-        #expect(csv.stdout.split(separator: "\n").count == 3)
+        let csv = try await vmlab("results", "journal-replay", "--format", "csv")
+        #expect(csv.stdout.split(whereSeparator: \.isNewline).count == 3)
 
         let reportFile = home.root.appendingPathComponent("report.html")
-        #expect(try vmlab("report", "journal-replay", "-o", reportFile.path).status == 0)
+        #expect(try await vmlab("report", "journal-replay", "-o", reportFile.path).status == 0)
         let html = try String(contentsOf: reportFile, encoding: .utf8)
         #expect(html.contains("<svg"))
         #expect(html.contains("mount_ms"))
 
         // Reset: a file written now is gone after the revert to baseline.
-        #expect(try vmlab("exec", "journal-replay", "box", "--", "touch", "/root/after-baseline").status == 0)
-        #expect(try vmlab("lab", "reset", "journal-replay").status == 0)
-        #expect(try vmlab("exec", "journal-replay", "box", "--", "test", "-e", "/root/after-baseline").status == 1)
+        #expect(try await vmlab("exec", "journal-replay", "box", "--", "touch", "/root/after-baseline").status == 0)
+        #expect(try await vmlab("lab", "reset", "journal-replay").status == 0)
+        #expect(try await vmlab("exec", "journal-replay", "box", "--", "test", "-e", "/root/after-baseline").status == 1)
 
-        #expect(try vmlab("lab", "stop", "journal-replay").status == 0)
+        #expect(try await vmlab("lab", "stop", "journal-replay").status == 0)
         #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
         #expect(try store.resources().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
         // Results outlive the guests.
-        #expect(try vmlab("results", "journal-replay").stdout.contains("mount_ms"))
+        #expect(try await vmlab("results", "journal-replay").stdout.contains("mount_ms"))
     }
 
     @Test func killedRunnerLeavesNothingAfterGC() async throws {
         let home = try IntegrationEnvironment.makeHome()
         defer { try? FileManager.default.removeItem(at: home.root) }
         let connection = try IntegrationEnvironment.connect()
-        #expect(try IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home).status == 0)
+        #expect(try await IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home).status == 0)
         let store = try Store(home: home)
         let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
 
@@ -97,7 +98,7 @@ struct JournalReplayLabTests {
         process.waitUntilExit()
         #expect(try store.runs(instance: instance.id).first?.status == .running)
 
-        let gc = try IntegrationEnvironment.vmlab(["gc"], home: home)
+        let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
         #expect(gc.status == 0, "\(gc.stderr)")
         #expect(gc.stdout.contains("removing domain"))
         #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
@@ -106,4 +107,5 @@ struct JournalReplayLabTests {
         #expect(try store.runs(instance: instance.id).first?.status == .failed)
         #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
     }
+}
 }

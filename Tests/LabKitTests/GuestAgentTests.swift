@@ -200,23 +200,23 @@ struct GuestAgentTests {
 
     // MARK: ping and readiness
 
-    @Test func pingTrueWhenTheAgentAnswers() {
+    @Test func pingTrueWhenTheAgentAnswers() async {
         fake.reply("guest-ping", "{}")
-        #expect(agent.ping(timeoutSeconds: 2))
+        #expect(await agent.ping(timeoutSeconds: 2))
         let request = fake.requests.first
         #expect(request?.execute == "guest-ping")
         #expect(request?.timeoutSeconds == 2)
         #expect(request?.arguments.isEmpty == true)
     }
 
-    @Test func pingFalseOnErrorReply() {
+    @Test func pingFalseOnErrorReply() async {
         fake.on("guest-ping") { _, _ in #"{"error":{"class":"GenericError","desc":"not yet"}}"# }
-        #expect(!agent.ping())
+        #expect(!(await agent.ping()))
     }
 
-    @Test func pingFalseWhenTransportThrows() {
+    @Test func pingFalseWhenTransportThrows() async {
         fake.on("guest-ping") { _, _ in throw FakeTransportError(message: "no agent") }
-        #expect(!agent.ping())
+        #expect(!(await agent.ping()))
     }
 
     @Test func waitUntilReadySucceedsAfterFailedPings() async throws {

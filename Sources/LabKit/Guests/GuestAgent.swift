@@ -28,15 +28,15 @@ public struct GuestAgent: Sendable {
     }
 
     /// Answers whether the agent responds right now.
-    public func ping(timeoutSeconds: Int32 = 1) -> Bool {
-        (try? call("guest-ping", [:], timeoutSeconds: timeoutSeconds)) != nil
+    public func ping(timeoutSeconds: Int32 = 1) async -> Bool {
+        (try? await callOffPool("guest-ping", [:], timeoutSeconds: timeoutSeconds)) != nil
     }
 
     /// Polls until the agent answers or `timeout` passes.
     public func waitUntilReady(timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if ping() { return }
+            if await ping() { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw VMLabError(.timeout, "the guest agent of '\(guest)' did not answer within \(timeout.components.seconds) s; "
@@ -55,14 +55,14 @@ public struct GuestAgent: Sendable {
             args["env"] = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         }
         if let stdin { args["input-data"] = stdin.base64EncodedString() }
-        let started = try call("guest-exec", args)
+        let started = try await callOffPool("guest-exec", args)
         guard let pid = started["pid"] as? Int else {
             throw VMLabError(.failed, "the agent of '\(guest)' started \(path) but returned no pid")
         }
         let deadline = ContinuousClock.now + timeout
         var pause = Duration.milliseconds(5)
         while true {
-            let status = try call("guest-exec-status", ["pid": pid])
+            let status = try await callOffPool("guest-exec-status", ["pid": pid])
             if status["exited"] as? Bool == true {
                 return ExecResult(
                     exitCode: Int32(status["exitcode"] as? Int ?? (status["signal"] != nil ? 128 + (status["signal"] as? Int ?? 0) : -1)),
@@ -118,6 +118,13 @@ public struct GuestAgent: Sendable {
             throw VMLabError(.failed, "the agent of '\(guest)' returned no handle for \(path)")
         }
         return handle
+    }
+
+    /// `call` on a dispatch thread: the agent answers within its timeout, but that can be
+    /// seconds, too long to hold a thread of the cooperative pool.
+    func callOffPool(_ name: String, _ arguments: [String: Any], timeoutSeconds: Int32 = 30) async throws -> [String: Any] {
+        let request = UncheckedBox(value: arguments)
+        return try await offPool { UncheckedBox(value: try self.call(name, request.value, timeoutSeconds: timeoutSeconds)) }.value
     }
 
     /// Sends `{"execute": name, "arguments": args}` and returns the `return` object (a

@@ -81,7 +81,7 @@ public struct GuestManager: Sendable {
         if try domain.isActive() {
             throw VMLabError(.invalidState, "guest '\(name)' is already running")
         }
-        do { try domain.start() } catch {
+        do { try await offPool { try domain.start() } } catch {
             throw VMLabError(.failed, "libvirt could not start guest '\(name)'", cause: error)
         }
         if wait {
@@ -182,7 +182,7 @@ public struct GuestManager: Sendable {
             throw VMLabError(.notFound, "guest '\(name)' has no snapshot '\(snapshotName)'"
                 + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
         }
-        do { try domain.revert(to: snapshot) } catch {
+        do { try await offPool { try domain.revert(to: snapshot) } } catch {
             throw VMLabError(.failed, "could not revert guest '\(name)' to '\(snapshotName)'", cause: error)
         }
         if wait, try domain.isActive() {

@@ -34,7 +34,7 @@ public struct LabRunner: Sendable {
         try store.insertInstance(instance)
         progress("\(lab.name): starting instance \(instance.id) (\(lab.vms.count) VM\(lab.vms.count == 1 ? "" : "s"), \(accelerator.rawValue))")
         do {
-            try provision(lab, instance: instance, image: image, accelerator: accelerator)
+            try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator) }
             let session = try LabSession(lab: lab, instance: instance, runner: self)
             try await session.bootAll()
             if !lab.setup.isEmpty {
@@ -43,7 +43,9 @@ public struct LabRunner: Sendable {
                 try await session.execute(lab.setup, values: values, run: nil)
             }
             try await session.forEachVM { vm, domain in
-                _ = try domain.createSnapshot(name: Self.baseline, description: "vmlab baseline of \(lab.name)/\(vm.name)")
+                _ = try await offPool {
+                    try domain.createSnapshot(name: Self.baseline, description: "vmlab baseline of \(lab.name)/\(vm.name)")
+                }
             }
             try store.setInstanceState(instance.id, .ready)
             progress("\(lab.name): ready; baseline snapshot taken")

@@ -54,7 +54,7 @@ struct LabSession: Sendable {
     func bootAll() async throws {
         let started = ContinuousClock.now
         try await forEachVM { vm, domain in
-            try domain.start()
+            try await offPool { try domain.start() }
             try await self.afterBoot(vm)
             let fs = vm.disks.enumerated().filter { $0.element.filesystem != nil }
             for (i, disk) in fs {
@@ -89,7 +89,7 @@ struct LabSession: Sendable {
     func revertAll() async throws {
         let started = ContinuousClock.now
         try await forEachVM { vm, domain in
-            try domain.revert(to: try domain.snapshot(named: LabRunner.baseline))
+            try await offPool { try domain.revert(to: try domain.snapshot(named: LabRunner.baseline)) }
             try await self.agent(vm.name).waitUntilReady(timeout: self.runner.bootTimeout)
         }
         runner.progress(String(format: "\(lab.name): reverted to baseline (%.1f s)", (ContinuousClock.now - started).seconds))
@@ -137,15 +137,17 @@ struct LabSession: Sendable {
             }
             return text
         case .crash(let vm):
-            try domain(vm).destroy()
+            let d = try domain(vm)
+            try await offPool { try d.destroy() }
             return nil
         case .start(let vm):
-            try domain(vm).start()
+            let d = try domain(vm)
+            try await offPool { try d.start() }
             try await afterBoot(try spec(vm))
             return nil
         case .shutdown(let vm):
             let d = try domain(vm)
-            try d.shutdown()
+            try await offPool { try d.shutdown() }
             let deadline = ContinuousClock.now + .seconds(60)
             while try d.isActive() {
                 guard ContinuousClock.now < deadline else {
@@ -158,11 +160,12 @@ struct LabSession: Sendable {
             try await agent(vm).waitUntilReady(timeout: .seconds(timeout))
             return nil
         case let .snapshot(vm, name):
-            _ = try domain(vm).createSnapshot(name: name)
+            let d = try domain(vm)
+            _ = try await offPool { try d.createSnapshot(name: name) }
             return nil
         case let .revert(vm, name):
             let d = try domain(vm)
-            try d.revert(to: try d.snapshot(named: name))
+            try await offPool { try d.revert(to: try d.snapshot(named: name)) }
             if try d.isActive() { try await agent(vm).waitUntilReady(timeout: runner.bootTimeout) }
             return nil
         case let .setCPU(vm, shares, period, quota):

@@ -88,12 +88,33 @@ private final class LabLoader {
         measureNames = []
         let setup = steps(top.list("setup") ?? [], path: "setup")
         let experiments = readExperiments(top)
+        let artifacts = readArtifacts(top)
         top.finish()
         return LabSpec(name: name, title: title, summary: summary, image: image, parameters: parameters,
-                       networks: networks, vms: vms, setup: setup, experiments: experiments, source: source)
+                       networks: networks, vms: vms, setup: setup, experiments: experiments, source: source,
+                       artifacts: artifacts)
     }
 
     // MARK: Sections
+
+    /// `artifacts: {ruleset.nft: {vm: victim, path: /etc/vmlab/ruleset.nft}}`.
+    func readArtifacts(_ top: MappingReader) -> [ArtifactSpec] {
+        var artifacts: [ArtifactSpec] = []
+        for (name, m) in top.namedMappings("artifacts") {
+            let valid = !name.isEmpty && name.count <= 64 && !name.hasPrefix(".") && !name.contains("/")
+                && !name.contains("\\") && !name.contains("..")
+            if !valid { m.failHere(m.path, "artifact names are plain file names (no slashes, not starting with a dot, at most 64 characters)") }
+            let vm = m.string("vm", required: true) ?? ""
+            if !vm.isEmpty, !vms.contains(where: { $0.name == vm }) {
+                m.fail("vm", "no VM '\(vm)' (VMs: \(vms.map(\.name).joined(separator: ", ")))")
+            }
+            let path = m.string("path", required: true) ?? ""
+            if !path.isEmpty, !path.hasPrefix("/") { m.fail("path", "guest paths must be absolute") }
+            artifacts.append(ArtifactSpec(name: name, vm: vm, path: path))
+            m.finish()
+        }
+        return artifacts
+    }
 
     func checkImage(_ image: String, in directory: URL, _ top: MappingReader) {
         let recipe = directory.appendingPathComponent("\(image).yaml")

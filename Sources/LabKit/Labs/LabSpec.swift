@@ -14,11 +14,15 @@ public struct LabSpec: Sendable, Equatable {
     /// Steps run once after boot and addressing, before the baseline snapshot.
     public var setup: [Step]
     public var experiments: [ExperimentSpec]
+    /// Files a student hands in from the guests (a ruleset, a config); grading replays apply them.
+    public var artifacts: [ArtifactSpec]
     /// Where the lab was read from (Labs/NAME/lab.yaml).
     public var source: URL
 
     public init(name: String, title: String, summary: String, image: String, parameters: [ParameterSpec],
-                networks: [NetworkSpec], vms: [VMSpec], setup: [Step], experiments: [ExperimentSpec], source: URL) {
+                networks: [NetworkSpec], vms: [VMSpec], setup: [Step], experiments: [ExperimentSpec], source: URL,
+                artifacts: [ArtifactSpec] = []) {
+        self.artifacts = artifacts
         self.name = name
         self.title = title
         self.summary = summary
@@ -85,6 +89,21 @@ public struct ParameterSpec: Sendable, Equatable {
             break
         }
         return nil
+    }
+}
+
+/// A file in a guest that a submission carries and a grading replay puts back.
+public struct ArtifactSpec: Sendable, Equatable {
+    /// File name in the bundle (no slashes).
+    public var name: String
+    public var vm: String
+    /// Absolute path in the guest.
+    public var path: String
+
+    public init(name: String, vm: String, path: String) {
+        self.name = name
+        self.vm = vm
+        self.path = path
     }
 }
 

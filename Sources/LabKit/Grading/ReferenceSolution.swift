@@ -1,0 +1,44 @@
+import Foundation
+
+/// Grading/NAME/solution/solution.yaml: the runs a perfect student makes and the answers
+/// they give. Answers starting with "=" are expressions over the runs' own measurements
+/// and the student's parameters, so they stay right whatever the guests measured.
+public struct ReferenceSolution: Sendable, Equatable {
+    public struct Run: Sendable, Equatable {
+        public var experiment: String
+        /// `name=value` pairs, as `vmlab run --set` takes them.
+        public var sets: [String]
+        /// `name=v1,v2` pairs, as `vmlab run --sweep` takes them.
+        public var sweeps: [String]
+        public var repetitions: Int
+    }
+
+    public var runs: [Run]
+    public var answers: [String: String]
+
+    public static func load(_ url: URL) throws -> ReferenceSolution {
+        let (reader, top) = try SpecReader.load(url)
+        var runs: [Run] = []
+        for item in top.mappingList("runs") {
+            let experiment = item.string("experiment", required: true) ?? ""
+            let sets = item.stringMap("set").map { "\($0.key)=\($0.value)" }
+            var sweeps: [String] = []
+            if let sweep = item.mapping("sweep") {
+                for key in sweep.keys {
+                    let values = sweep.stringList(key)
+                    if values.isEmpty { sweep.fail(key, "list at least one value") }
+                    sweeps.append("\(key)=\(values.joined(separator: ","))")
+                }
+            }
+            let repetitions = item.int("repeat", range: 1...100) ?? 1
+            item.finish()
+            runs.append(Run(experiment: experiment, sets: sets, sweeps: sweeps, repetitions: repetitions))
+        }
+        if runs.isEmpty { top.fail("runs", "list the runs a perfect student makes") }
+        var answers: [String: String] = [:]
+        for (key, value) in top.stringMap("answers") { answers[key] = value }
+        top.finish()
+        try reader.check()
+        return ReferenceSolution(runs: runs, answers: answers)
+    }
+}

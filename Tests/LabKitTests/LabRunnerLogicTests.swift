@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import LabKit
+
+/// The runner's pure pieces: names that cannot collide, isolated network XML, how a
+/// measure step turns a command's output into a number, and the run/measurement records.
+struct LabNamingTests {
+    @Test func bridgeNamesFitTheKernelLimit() {
+        for _ in 0..<200 {
+            let id = Naming.newInstanceID()
+            #expect(id.count == 8)
+            for index in 0..<10 { #expect(Naming.bridge(instance: id, index: index).count <= 15) }
+        }
+    }
+
+    @Test func namesDifferBetweenInstancesAndVMs() {
+        let a = Naming.labDomain(lab: "journal-replay", instance: "0000abcd", vm: "box")
+        let b = Naming.labDomain(lab: "journal-replay", instance: "0000abce", vm: "box")
+        #expect(a == "vmlab-journal-replay-0000abcd-box")
+        #expect(a != b)
+        #expect(Naming.labNetwork(instance: "0000abcd", network: "lan") == "vmlab-0000abcd-lan")
+    }
+
+    @Test func macsAreStableLocalAndDistinct() {
+        let m = Naming.mac(instance: "0000abcd", vm: "web", nic: 0)
+        #expect(m == Naming.mac(instance: "0000abcd", vm: "web", nic: 0))
+        #expect(m.hasPrefix("52:54:00:"))
+        #expect(m.count == 17)
+        let all = Set((0..<50).map { Naming.mac(instance: "0000abcd", vm: "vm\($0)", nic: 0) })
+        #expect(all.count == 50)
+    }
+
+    @Test func diskTargets() {
+        #expect(LabRunner.diskTarget(0) == "vda")
+        #expect(LabRunner.diskTarget(1) == "vdb")
+        #expect(LabRunner.diskTarget(3) == "vdd")
+    }
+
+    @Test func labNetworksAreIsolated() {
+        let xml = NetworkDefinition(name: "vmlab-0000abcd-lan", bridge: "vl0000abcd0").xml
+        #expect(xml.contains("<name>vmlab-0000abcd-lan</name>"))
+        #expect(xml.contains("<bridge name='vl0000abcd0'"))
+        #expect(!xml.contains("<forward"), "no forward mode: nothing leaves the bridge")
+        #expect(!xml.contains("<ip"), "no host address: the host is not on the lab network")
+        #expect(!xml.contains("<dhcp"))
+    }
+}
+
+struct MeasureExtractionTests {
+    func result(_ out: String, exit: Int32 = 0, err: String = "") -> ExecResult {
+        ExecResult(exitCode: exit, signal: nil, stdout: Data(out.utf8), stderr: Data(err.utf8))
+    }
+
+    @Test func plainNumber() throws {
+        #expect(try LabSession.extract(.number, from: result(" 182.5\n"), measure: "m", vm: "box") == 182.5)
+    }
+
+    @Test func plainNumberFailsOnTextOrStatus() {
+        #expect(throws: VMLabError.self) { try LabSession.extract(.number, from: result("n/a"), measure: "m", vm: "box") }
+        #expect(throws: VMLabError.self) { try LabSession.extract(.number, from: result("3", exit: 1), measure: "m", vm: "box") }
+    }
+
+    @Test func regexCaptureGroup() throws {
+        let r = result("real 0m1.5s\nops: 172 bogo-ops/s\n")
+        #expect(try LabSession.extract(.regex("ops: ([0-9.]+)"), from: r, measure: "m", vm: "box") == 172)
+        #expect(try LabSession.extract(.regex("[0-9]+"), from: r, measure: "m", vm: "box") == 0)
+        #expect(throws: VMLabError.self) { try LabSession.extract(.regex("nothing (\\d+)"), from: r, measure: "m", vm: "box") }
+    }
+
+    @Test func matchesIsOneOrZeroAndSeesStderr() throws {
+        #expect(try LabSession.extract(.matches("recovery complete"), from: result("EXT4-fs (vdb): recovery complete"), measure: "m", vm: "b") == 1)
+        #expect(try LabSession.extract(.matches("recovery complete"), from: result("mounted"), measure: "m", vm: "b") == 0)
+        #expect(try LabSession.extract(.matches("denied"), from: result("", exit: 1, err: "permission denied"), measure: "m", vm: "b") == 1)
+    }
+
+    @Test func exitCodeIsTheValue() throws {
+        #expect(try LabSession.extract(.exitCode, from: result("", exit: 4), measure: "m", vm: "b") == 4)
+        #expect(try LabSession.extract(.exitCode, from: result("", exit: 0), measure: "m", vm: "b") == 0)
+    }
+
+    @Test func describeNamesTheVMAndAction() {
+        #expect(LabSession.describe(.crash(vm: "box")) == "box: power cut")
+        #expect(LabSession.describe(.parallel([.start(vm: "a"), .start(vm: "b")])) == "parallel: a: start | b: start")
+    }
+}
+
+struct LabStoreTests {
+    func store() throws -> (Store, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-labstore-\(UUID().uuidString)")
+        return (try Store(url: dir.appendingPathComponent("vmlab.sqlite")), dir)
+    }
+
+    func instance(_ id: String, lab: String = "journal-replay") -> InstanceRecord {
+        InstanceRecord(id: id, lab: lab, student: nil, imageDigest: "d", fixedParameters: "{}", state: .starting,
+                       pid: getpid(), createdAt: Date(), stoppedAt: nil)
+    }
+
+    @Test func runsMeasurementsAndStatesRoundTrip() throws {
+        let (store, dir) = try store()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try store.insertInstance(instance("0000aaaa"))
+        #expect(try store.activeInstances(lab: "journal-replay").map(\.id) == ["0000aaaa"])
+        let run = try store.beginRun(instance: "0000aaaa", experiment: "crash-replay", parameters: ["commit": "5"], repetition: 1)
+        #expect(run.status == .running)
+        #expect(try store.interruptedRuns().isEmpty, "our own process is alive")
+        try store.recordMeasurement(Measurement(runID: run.id!, experiment: "crash-replay", name: "mount_ms", value: 12.5,
+                                                unit: "ms", parameters: ["commit": "5"], repetition: 1, takenAt: Date()),
+                                    instance: "0000aaaa")
+        try store.finishRun(run.id!, error: nil)
+        let measured = try store.measurements(instance: "0000aaaa")
+        #expect(measured.count == 1)
+        #expect(measured[0].value == 12.5 && measured[0].parameters == ["commit": "5"] && measured[0].repetition == 1)
+        #expect(try store.runs(instance: "0000aaaa").map(\.status) == [.ok])
+
+        try store.setInstanceState("0000aaaa", .stopped)
+        #expect(try store.activeInstances().isEmpty)
+        #expect(try store.latestInstance(lab: "journal-replay")?.stoppedAt != nil, "results outlive a stopped lab")
+    }
+
+    @Test func aRunOfADeadProcessIsInterrupted() throws {
+        let (store, dir) = try store()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try store.insertInstance(instance("0000bbbb"))
+        let run = try store.beginRun(instance: "0000bbbb", experiment: "e", parameters: [:], repetition: 0)
+        // Pretend a process that no longer exists owned it.
+        try store.db.write { db in try db.execute(sql: "UPDATE run SET pid = ? WHERE id = ?", arguments: [Int32.max - 1, run.id!]) }
+        #expect(try store.interruptedRuns().map(\.id) == [run.id])
+    }
+}
