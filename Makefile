@@ -8,10 +8,12 @@ SWIFT ?= swift
 demo: build
 	bash scripts/demo.sh
 
-## Every test: unit, bindings, and the integration suite on real guests.
+## Every test: unit, bindings, the integration suite on real guests, and the course CI
+## (`vmlab validate`: every lab's reference solution earns full marks, an empty one fails).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	.build/debug/vmlab validate --junit .build/validate-junit.xml
 
 ## Boot-time and provisioning benchmark (figures, ratios against raw QEMU).
 bench: build

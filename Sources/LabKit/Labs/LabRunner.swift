@@ -22,9 +22,13 @@ public struct LabRunner: Sendable {
 
     /// Creates networks, disks and guests, boots them, gives addresses, runs the setup
     /// steps and takes the baseline snapshot. On failure everything is removed again.
+    /// `artifacts` (file name -> contents) are written to the paths the lab declares for them
+    /// before the baseline snapshot: a grading replay starts from the student's files.
+    /// `exclusive: false` lets a replay run beside a student's own instance of the lab.
     public func start(_ lab: LabSpec, image: BuiltImage, accelerator: Accelerator, student: String? = nil,
-                      fixedParameters: [String: String] = [:]) async throws -> InstanceRecord {
-        if let running = try store.activeInstances(lab: lab.name).first {
+                      fixedParameters: [String: String] = [:], artifacts: [String: Data] = [:],
+                      exclusive: Bool = true) async throws -> InstanceRecord {
+        if exclusive, let running = try store.activeInstances(lab: lab.name).first {
             throw VMLabError(.invalidState, "lab \(lab.name) is already started (instance \(running.id)); "
                 + "use `vmlab lab reset \(lab.name)` for a clean slate or `vmlab lab stop \(lab.name)` first")
         }
@@ -41,6 +45,13 @@ public struct LabRunner: Sendable {
                 progress("\(lab.name): setup (\(lab.setup.count) steps)")
                 let values = try LabSpec.plan(for: lab, sets: [], sweeps: [], repeat: 1, studentValues: fixedParameters)[0].parameters
                 try await session.execute(lab.setup, values: values, run: nil)
+            }
+            for artifact in lab.artifacts {
+                guard let data = artifacts[artifact.name] else { continue }
+                let agent = try session.agent(artifact.vm)
+                let dir = (artifact.path as NSString).deletingLastPathComponent
+                _ = try await agent.exec(["mkdir", "-p", dir])
+                try await offPool { try agent.writeFile(artifact.path, contents: data) }
             }
             try await session.forEachVM { vm, domain in
                 _ = try await offPool {

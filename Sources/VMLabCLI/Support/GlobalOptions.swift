@@ -103,3 +103,13 @@ extension GlobalOptions {
         }
     }
 }
+
+extension GlobalOptions {
+    func coursework() throws -> Coursework { Coursework(runner: try runner(), catalog: try catalog()) }
+
+    /// The course secret per-student parameters derive from ($VMLAB_COURSE_SECRET, else a
+    /// file in the vmlab home created on first use).
+    func courseSecret() throws -> Data {
+        try StudentParameters.secret(from: ProcessInfo.processInfo.environment, home: home.root)
+    }
+}

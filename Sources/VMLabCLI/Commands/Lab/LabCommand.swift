@@ -76,7 +76,14 @@ struct LabCommand: AsyncParsableCommand {
             let spec = try global.catalog().load(lab)
             let image = try await global.image(for: spec)
             let accelerator = try await global.accelerator()
-            let instance = try await global.runner().start(spec, image: image, accelerator: accelerator, student: student)
+            var fixed: [String: String] = [:]
+            if let student {
+                if let problem = studentIDProblem(student) { throw ValidationError("--student '\(student)': \(problem)") }
+                fixed = StudentParameters.derive(lab: spec, student: student, secret: try global.courseSecret())
+                for (name, value) in fixed.sorted(by: { $0.key < $1.key }) { Output.progress("\(name) = \(value) (yours)") }
+            }
+            let instance = try await global.runner().start(spec, image: image, accelerator: accelerator, student: student,
+                                                           fixedParameters: fixed)
             Output.line("\(spec.name) \(instance.id) ready")
         }
     }
@@ -105,6 +112,10 @@ struct LabCommand: AsyncParsableCommand {
                 }
             }
             Output.table(["LAB", "INSTANCE", "STATE", "VM", "VM STATE", "RUNS"], rows)
+            for instance in instances where !instance.fixed.isEmpty {
+                Output.line("\(instance.lab) for \(instance.student ?? "?"): "
+                    + instance.fixed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
         }
     }
 

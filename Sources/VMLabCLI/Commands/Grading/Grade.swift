@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import LabKit
+
+/// `vmlab grade BUNDLE|DIR... --rubric R [--replay]`: grade a class into a gradebook.
+struct Grade: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Grade submissions against a rubric, optionally replaying in fresh guests; writes a gradebook.",
+        discussion: "A rejected submission (bad digest, unsafe names, another student's parameters...) scores 0 with its reason; the batch goes on.")
+
+    @Argument(help: "Submission files, or folders of them (*.json).") var paths: [String]
+    @Option(help: "Grading/NAME/rubric.yaml.") var rubric: String
+    @Flag(help: "Run replay checks in fresh guests (needs libvirt).") var replay = false
+    @Option(help: "table or json.") var format: OutputFormat = .table
+    @Option(help: "Write the gradebook CSV here (one row per student, a column per check).") var csv: String?
+    @Option(help: "Write JUnit XML here (a test case per student and check).") var junit: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let catalog = try global.catalog()
+        let rubricURL = URL(fileURLWithPath: rubric)
+        let labName = try Rubric.load(rubricURL).lab
+        let lab = try catalog.load(labName)
+        let rules = try Rubric.load(rubricURL, lab: lab)
+        let secret = try global.courseSecret()
+        let grader = Grader(rubric: rules, lab: lab)
+        let possible = rules.checks.reduce(0) { $0 + $1.points }
+
+        var replayer: (@Sendable (ReplayRequest) async throws -> ReplayOutcome)?
+        if replay {
+            let coursework = try global.coursework()
+            let image = try await global.image(for: lab)
+            let accelerator = try await global.accelerator()
+            replayer = { request in try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator) }
+        }
+
+        var reports: [GradeReport] = []
+        for file in try submissionFiles() {
+            let name = file.lastPathComponent
+            do {
+                let submission = try Submission.decode(try Data(contentsOf: file))
+                guard submission.lab == lab.name else {
+                    throw SubmissionError("it is for lab '\(submission.lab)', not \(lab.name)")
+                }
+                if submission.labDigest != Coursework.labDigest(lab) {
+                    Output.warn("\(name): made with a different version of Labs/\(lab.name)/lab.yaml")
+                }
+                try submission.verifyParameters(lab: lab, secret: secret)
+                Output.progress("grading \(name) (\(submission.student))")
+                reports.append(await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer))
+            } catch {
+                Output.warn("\(name) rejected: \(error)")
+                reports.append(.rejection(student: name, lab: lab.name, possible: possible, reason: "\(error)"))
+            }
+        }
+
+        let ids = rules.checks.map(\.id)
+        if let csv { try Gradebook.csv(reports, checkIDs: ids).write(toFile: csv, atomically: true, encoding: .utf8) }
+        if let junit {
+            let cases = reports.flatMap { report in
+                report.rejected.map { [(name: "submission accepted", className: report.student, failure: Optional($0), seconds: 0.0)] }
+                    ?? report.checks.map { (name: $0.id, className: report.student, failure: $0.passed ? nil : $0.detail, seconds: 0.0) }
+            }
+            try Gradebook.junit(suiteName: "vmlab grade \(lab.name)", cases: cases).write(toFile: junit, atomically: true, encoding: .utf8)
+        }
+        switch format {
+        case .json: try Output.json(reports)
+        case .table:
+            Output.table(["STUDENT", "TOTAL", "PERCENT"] + ids, reports.map { r in
+                [r.student, String(format: "%.1f/%.1f", r.total, r.possible), String(format: "%.0f%%", r.percent)]
+                    + ids.map { id in r.rejected != nil ? "rejected" : r.checks.first { $0.id == id }.map { String(format: "%.1f", $0.earned) } ?? "-" }
+            })
+        }
+    }
+
+    /// Files named on the command line, and the *.json files of folders named there.
+    func submissionFiles() throws -> [URL] {
+        var files: [URL] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw VMLabError(.notFound, "no submission file or folder \(path)")
+            }
+            if isDirectory.boolValue {
+                let entries = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".json") }.sorted()
+                files += entries.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
+            } else {
+                files.append(URL(fileURLWithPath: path))
+            }
+        }
+        return files
+    }
+}
+
+/// `vmlab validate [LAB...] [--junit FILE]`: the course's CI.
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove every lab and grader in real guests: image builds, lab starts, reference solution earns full marks, an empty submission fails.")
+
+    @Argument(help: "Labs to validate (default: every lab with a rubric).") var labs: [String] = []
+    @Option(help: "Write JUnit XML here (a test case per lab and assertion).") var junit: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let coursework = try global.coursework()
+        let names = labs.isEmpty
+            ? coursework.catalog.names().filter {
+                FileManager.default.fileExists(atPath: coursework.catalog.course.appendingPathComponent("Grading/\($0)/rubric.yaml").path)
+            }
+            : labs
+        guard !names.isEmpty else { throw VMLabError(.notFound, "no lab with a rubric (Grading/NAME/rubric.yaml) to validate") }
+        let global = self.global
+        let validator = Validator(coursework: coursework, accelerator: try await global.accelerator(),
+                                  secret: try global.courseSecret(), image: { lab in try await global.image(for: lab) })
+        var cases: [(name: String, className: String, failure: String?, seconds: Double)] = []
+        for name in names {
+            for c in await validator.validate(name) {
+                cases.append((c.name, name, c.failure, c.seconds))
+                Output.line("\(c.failure == nil ? "[pass]" : "[FAIL]") \(name): \(c.name) (\(String(format: "%.1f", c.seconds)) s)")
+                if let failure = c.failure { Output.line("       " + failure.replacingOccurrences(of: "\n", with: "\n       ")) }
+            }
+        }
+        if let junit {
+            try Gradebook.junit(suiteName: "vmlab validate", cases: cases).write(toFile: junit, atomically: true, encoding: .utf8)
+        }
+        let failed = cases.filter { $0.failure != nil }
+        Output.line("\(cases.count - failed.count) passed, \(failed.count) failed")
+        if !failed.isEmpty { throw VMLabError(.failed, "\(failed.count) validation case(s) failed") }
+    }
+}
