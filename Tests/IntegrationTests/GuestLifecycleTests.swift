@@ -107,7 +107,7 @@ struct GuestLifecycleTests {
         #expect(!FileManager.default.fileExists(atPath: home.guests.appendingPathComponent(name).path))
         #expect(try store.resources().isEmpty)
         #expect(try store.guests().isEmpty)
-        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
     }
 
     /// Bad input through the real binary: clear messages, the documented exit statuses,
@@ -139,7 +139,7 @@ struct GuestLifecycleTests {
         #expect(recipe.stderr.contains("broken.yaml:4: sizee: unknown key"))
         #expect(recipe.stderr.contains("init"))
 
-        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
     }
 
     /// Exit status of the command run in the guest becomes vmlab's; stdin is passed through.
@@ -161,7 +161,7 @@ struct GuestLifecycleTests {
         #expect(list.stdout.contains("\"state\" : \"running\""))
 
         #expect(try await IntegrationEnvironment.vmlab(["vm", "rm", name], home: home).status == 0)
-        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
     }
 }
 }

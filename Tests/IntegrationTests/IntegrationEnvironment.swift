@@ -70,9 +70,14 @@ enum IntegrationEnvironment {
                                         check: false)
     }
 
-    /// Names of libvirt domains and networks that start with `vmlab-`.
-    static func leftovers(_ connection: Connection) throws -> [String] {
-        try connection.allDomains().map(\.name).filter { $0.hasPrefix(Naming.prefix) }
-            + connection.allNetworks().map(\.name).filter { $0.hasPrefix(Naming.prefix) }
+    /// libvirt domains and networks this test's vmlab home created that still exist: those
+    /// of its lab instances (their ids are in every name) and its stand-alone guests
+    /// (named `it...` here). Scoped so that other vmlab users of the daemon do not count.
+    static func leftovers(_ connection: Connection, home: VMLabHome) throws -> [String] {
+        let ids = try Store(home: home).instances().map(\.id)
+        let names = try connection.allDomains().map(\.name) + connection.allNetworks().map(\.name)
+        return names.filter { name in
+            name.hasPrefix(Naming.guestDomain("it")) || ids.contains { name.contains("-\($0)-") }
+        }
     }
 }

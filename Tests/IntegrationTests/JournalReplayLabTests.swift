@@ -66,7 +66,7 @@ struct JournalReplayLabTests {
         #expect(try await vmlab("exec", "journal-replay", "box", "--", "test", "-e", "/root/after-baseline").status == 1)
 
         #expect(try await vmlab("lab", "stop", "journal-replay").status == 0)
-        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
         #expect(try store.resources().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
         // Results outlive the guests.
@@ -101,7 +101,7 @@ struct JournalReplayLabTests {
         let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
         #expect(gc.status == 0, "\(gc.stderr)")
         #expect(gc.stdout.contains("removing domain"))
-        #expect(try IntegrationEnvironment.leftovers(connection).isEmpty)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
         #expect(try store.resources().isEmpty)
         #expect(try store.activeInstances().isEmpty)
         #expect(try store.runs(instance: instance.id).first?.status == .failed)

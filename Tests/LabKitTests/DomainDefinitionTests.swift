@@ -143,10 +143,10 @@ struct DomainDefinitionTests {
     }
 
     @Test(arguments: [
-        ("a&b", "a&amp;b"), ("<x>", "&lt;x&gt;"), ("it's", "it&apos;s"), ("\"q\"", "&quot;q&quot;"), ("plain é", "plain é"),
+        ("a&b", "a&amp;b"), ("<x>", "&lt;x&gt;"), ("it's", "it&#39;s"), ("\"q\"", "&quot;q&quot;"), ("plain é", "plain é"),
     ])
     func escapeFunction(raw: String, escaped: String) {
-        #expect(escape(raw) == escaped)
+        #expect(escapeMarkup(raw) == escaped)
     }
 
     // MARK: kernel command line

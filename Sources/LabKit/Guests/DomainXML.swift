@@ -60,16 +60,16 @@ public struct DomainDefinition: Sendable, Equatable {
             """
                 <disk type='file' device='disk'>
                   <driver name='qemu' type='qcow2' discard='unmap'/>
-                  <source file='\(escape(d.path))'/>
-                  <target dev='\(escape(d.target))' bus='virtio'/>
+                  <source file='\(escapeMarkup(d.path))'/>
+                  <target dev='\(escapeMarkup(d.target))' bus='virtio'/>
                 </disk>
             """
         }.joined(separator: "\n")
         let nics = interfaces.map { nic in
             """
                 <interface type='network'>
-                  <source network='\(escape(nic.network))'/>
-                  <mac address='\(escape(nic.mac))'/>
+                  <source network='\(escapeMarkup(nic.network))'/>
+                  <mac address='\(escapeMarkup(nic.mac))'/>
                   <model type='virtio'/>
                 </interface>
             """
@@ -77,18 +77,18 @@ public struct DomainDefinition: Sendable, Equatable {
         let cpu = accelerator == .kvm ? "\n  <cpu mode='host-model'/>" : ""
         return """
         <domain type='\(accelerator.domainType)'>
-          <name>\(escape(name))</name>
+          <name>\(escapeMarkup(name))</name>
           <metadata>
-            <vmlab:guest xmlns:vmlab='urn:vmlab:guest:1' owner='\(escape(owner))'/>
+            <vmlab:guest xmlns:vmlab='urn:vmlab:guest:1' owner='\(escapeMarkup(owner))'/>
           </metadata>
           <memory unit='MiB'>\(memoryMiB)</memory>
           <currentMemory unit='MiB'>\(memoryMiB)</currentMemory>
           <vcpu placement='static'>\(vcpus)</vcpu>
           <os>
             <type arch='x86_64' machine='pc'>hvm</type>
-            <kernel>\(escape(kernel))</kernel>
-            <initrd>\(escape(initrd))</initrd>
-            <cmdline>\(escape(kernelArguments))</cmdline>
+            <kernel>\(escapeMarkup(kernel))</kernel>
+            <initrd>\(escapeMarkup(initrd))</initrd>
+            <cmdline>\(escapeMarkup(kernelArguments))</cmdline>
           </os>\(cpu)
           <features><acpi/></features>
           <clock offset='utc'/>
@@ -108,20 +108,4 @@ public struct DomainDefinition: Sendable, Equatable {
         </domain>
         """
     }
-}
-
-/// Escapes text for an XML attribute or element.
-func escape(_ s: String) -> String {
-    var out = ""
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "'": out += "&apos;"
-        case "\"": out += "&quot;"
-        default: out.append(c)
-        }
-    }
-    return out
 }

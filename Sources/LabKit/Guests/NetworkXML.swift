@@ -15,8 +15,8 @@ public struct NetworkDefinition: Sendable, Equatable {
     public var xml: String {
         """
         <network>
-          <name>\(escape(name))</name>
-          <bridge name='\(escape(bridge))' stp='off' delay='0'/>
+          <name>\(escapeMarkup(name))</name>
+          <bridge name='\(escapeMarkup(bridge))' stp='off' delay='0'/>
         </network>
         """
     }

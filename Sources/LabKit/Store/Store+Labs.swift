@@ -165,6 +165,11 @@ extension Store {
         }
     }
 
+    /// Every instance ever started from this home, newest first.
+    public func instances() throws -> [InstanceRecord] {
+        try db.read { db in try InstanceRecord.order(Column("createdAt").desc).fetchAll(db) }
+    }
+
     /// The newest instance of a lab, stopped or not (results outlive the guests).
     public func latestInstance(lab: String) throws -> InstanceRecord? {
         try db.read { db in
