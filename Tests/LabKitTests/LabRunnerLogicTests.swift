@@ -127,3 +127,28 @@ struct LabStoreTests {
         #expect(try store.interruptedRuns().map(\.id) == [run.id])
     }
 }
+
+/// CPU pinning reaches the domain XML; a cpu-time measure parses and substitutes.
+struct PinningAndCPUTimeTests {
+    @Test func pinnedVMsGetVcpupinAndEmulatorpin() {
+        var d = DomainDefinition(name: "vmlab-x", accelerator: .tcg, memoryMiB: 256, vcpus: 2, kernel: "/k", initrd: "/i",
+                                 kernelArguments: "", disks: [], owner: "lab:x")
+        #expect(!d.xml.contains("<cputune>"))
+        d.cpuset = "0"
+        #expect(d.xml.contains("<vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='0'/><emulatorpin cpuset='0'/>"))
+    }
+
+    @Test func cpuTimeMeasureSubstitutesItsStep() throws {
+        let step = Step.measure(MeasureSpec(name: "hog_cpu", unit: "s",
+                                            source: .cpuTime(vm: "hog", during: .exec(vm: "hog", command: "sleep ${t}",
+                                                                                      timeoutSeconds: 60, allowFailure: false))))
+        #expect(step.vms == ["hog", "hog"])
+        guard case .measure(let m) = try step.substituted(["t": "3"]), case let .cpuTime(vm, during) = m.source,
+              case let .exec(_, command, _, _) = during else {
+            Issue.record("substitution changed the step's shape")
+            return
+        }
+        #expect(vm == "hog")
+        #expect(command == "sleep 3")
+    }
+}

@@ -33,6 +33,8 @@ public struct DomainDefinition: Sendable, Equatable {
     public var kernelArguments: String
     public var disks: [Disk]
     public var interfaces: [Interface] = []
+    /// Host CPUs the vCPUs and emulator threads are pinned to (nil: anywhere).
+    public var cpuset: String?
     /// Free-form owner tag kept in the domain's metadata, so `virsh dumpxml` tells a person
     /// who made this domain.
     public var owner: String
@@ -74,7 +76,11 @@ public struct DomainDefinition: Sendable, Equatable {
                 </interface>
             """
         }.joined(separator: "\n")
-        let cpu = accelerator == .kvm ? "\n  <cpu mode='host-model'/>" : ""
+        var cpu = accelerator == .kvm ? "\n  <cpu mode='host-model'/>" : ""
+        if let cpuset {
+            let pins = (0..<vcpus).map { "<vcpupin vcpu='\($0)' cpuset='\(escapeMarkup(cpuset))'/>" }.joined()
+            cpu += "\n  <cputune>\(pins)<emulatorpin cpuset='\(escapeMarkup(cpuset))'/></cputune>"
+        }
         return """
         <domain type='\(accelerator.domainType)'>
           <name>\(escapeMarkup(name))</name>

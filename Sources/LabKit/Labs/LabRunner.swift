@@ -98,11 +98,12 @@ public struct LabRunner: Sendable {
                                            mac: Naming.mac(instance: instance.id, vm: vm.name, nic: i))
             }
             let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
-            let definition = DomainDefinition(
+            var definition = DomainDefinition(
                 name: name, accelerator: accelerator, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus,
                 kernel: image.kernel.path, initrd: image.initrd.path,
                 kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
                 disks: disks, interfaces: nics, owner: owner)
+            definition.cpuset = vm.cpuset
             try store.record(.domain, name, owner: owner)
             _ = try connection.defineDomain(xml: definition.xml)
         }

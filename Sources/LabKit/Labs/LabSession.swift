@@ -225,6 +225,11 @@ struct LabSession: Sendable {
             let clock = ContinuousClock.now
             try await execute(step, run: run)
             value = (ContinuousClock.now - clock).seconds
+        case let .cpuTime(vm, step):
+            let d = try domain(vm)
+            let before = try d.vcpuTimeNanoseconds()
+            try await execute(step, run: run)
+            value = Double(try d.vcpuTimeNanoseconds() &- before) / 1e9
         case let .command(vm, command, extract, timeout):
             let result = try await agent(vm).shell(command, timeout: .seconds(timeout))
             output = result.stdoutText + result.stderrText

@@ -216,6 +216,10 @@ private final class LabLoader {
                 }
             }
             let vcpus = m.int("vcpus", range: 1...16) ?? 1
+            let cpuset = m.string("cpuset")
+            if let cpuset, cpuset.isEmpty || !cpuset.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "," || $0 == "-") }) {
+                m.fail("cpuset", "expected host CPUs like 0 or 0-1 or 0,2, got '\(cpuset)'")
+            }
 
             let diskReaders = m.mappingList("disks")
             if diskReaders.count > LabSpec.maxDisks {
@@ -264,7 +268,7 @@ private final class LabLoader {
                 nics.append(NICSpec(network: network ?? "", address: address))
             }
             m.finish()
-            vms.append(VMSpec(name: name, memoryMiB: memoryMiB, vcpus: vcpus, disks: disks, nics: nics))
+            vms.append(VMSpec(name: name, memoryMiB: memoryMiB, vcpus: vcpus, disks: disks, nics: nics, cpuset: cpuset))
         }
     }
 
@@ -450,6 +454,17 @@ private final class LabLoader {
                 m.fail("name", "measure '\(name)' is already defined in this experiment; give each its own name")
             }
             measureNames.insert(name)
+        }
+        if let cpuVMNode = m.value("cpu-time") {
+            let unit = m.string("unit") ?? "s"
+            let vm = scalarVM(cpuVMNode, field: m.field("cpu-time"), example: "cpu-time: box")
+            guard let duringNode = m.value("during") else {
+                m.failHere(m.path, "cpu-time needs `during:` (the step while which the VM's CPU time is counted)")
+                return nil
+            }
+            let step = self.step(duringNode, field: m.field("during"))
+            guard let name, let vm, let step else { return nil }
+            return MeasureSpec(name: name, unit: unit, source: .cpuTime(vm: vm, during: step))
         }
         if let durationNode = m.value("duration") {
             let unit = m.string("unit") ?? "s"

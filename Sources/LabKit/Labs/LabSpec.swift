@@ -119,8 +119,13 @@ public struct VMSpec: Sendable, Equatable {
     public var vcpus: Int
     public var disks: [DiskSpec]
     public var nics: [NICSpec]
+    /// Host CPUs (libvirt cpuset syntax, "0" or "0-1") the VM's vCPUs and emulator threads
+    /// are pinned to: pinning several VMs to one CPU makes them compete for it.
+    public var cpuset: String?
 
-    public init(name: String, memoryMiB: Int = 512, vcpus: Int = 1, disks: [DiskSpec] = [], nics: [NICSpec] = []) {
+    public init(name: String, memoryMiB: Int = 512, vcpus: Int = 1, disks: [DiskSpec] = [], nics: [NICSpec] = [],
+                cpuset: String? = nil) {
+        self.cpuset = cpuset
         self.name = name
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus
@@ -215,6 +220,7 @@ public indirect enum Step: Sendable, Equatable {
             switch m.source {
             case let .command(vm, _, _, _): return [vm]
             case .duration(let step): return step.vms
+            case let .cpuTime(vm, step): return [vm] + step.vms
             }
         }
     }
@@ -259,6 +265,9 @@ public struct MeasureSpec: Sendable, Equatable {
         case command(vm: String, command: String, extract: Extract, timeoutSeconds: Int)
         /// The host-side wall time of a step, in seconds.
         case duration(Step)
+        /// The vCPU time (seconds) a VM was given by the host while a step ran: contention
+        /// seen from the host, which works under TCG where guests report no steal time.
+        case cpuTime(vm: String, during: Step)
     }
 
     public var name: String

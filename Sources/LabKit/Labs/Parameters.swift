@@ -108,6 +108,8 @@ extension Step {
                 source = .command(vm: try s(vm), command: try s(command), extract: e, timeoutSeconds: timeout)
             case .duration(let step):
                 source = .duration(try step.substituted(values))
+            case let .cpuTime(vm, step):
+                source = .cpuTime(vm: vm, during: try step.substituted(values))
             }
             return .measure(MeasureSpec(name: try s(m.name), unit: try s(m.unit), source: source))
         }
