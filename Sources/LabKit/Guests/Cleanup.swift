@@ -55,10 +55,4 @@ public struct Cleanup: Sendable {
             if fm.fileExists(atPath: resource.name) { try fm.removeItem(atPath: resource.name) }
         }
     }
-
-    /// Resources whose owner no longer exists (a run killed mid-way): what `vmlab gc` removes.
-    public func orphans() throws -> [Resource] {
-        let guests = Set(try store.guests().map { "guest:\($0.name)" })
-        return try store.resources().filter { !guests.contains($0.owner) }
-    }
 }
