@@ -25,5 +25,6 @@ setup:
 stop:
 	bash scripts/stop.sh
 
+## Build output goes to stderr: stdout is for results.
 build: setup
-	$(SWIFT) build
+	$(SWIFT) build >&2

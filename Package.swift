@@ -23,8 +23,8 @@ let package = Package(
                        providers: [.apt(["libguestfs-dev"])]),
 
         // 2. Bindings.
-        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
-        .target(name: "Guestfs", dependencies: ["CGuestfs"]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], exclude: ["README.md"]),
+        .target(name: "Guestfs", dependencies: ["CGuestfs"], exclude: ["README.md"]),
 
         // 3. Core.
         .target(name: "LabKit", dependencies: [
@@ -32,13 +32,13 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], exclude: ["README.md"]),
 
         // 4. CLI: commands live in a library so tests can walk them; the executable is a shim.
         .target(name: "VMLabCLI", dependencies: [
             "LabKit", "Libvirt",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], exclude: ["README.md"]),
         .executableTarget(name: "vmlab", dependencies: ["VMLabCLI"]),
 
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
