@@ -27,7 +27,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
 
     public var owner: String { "lab:\(id)" }
     public var fixed: [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(fixedParameters.utf8))) ?? [:]
+        decodeJSON(fixedParameters)
     }
 }
 
@@ -50,7 +50,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     public var parameterValues: [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(parameters.utf8))) ?? [:]
+        decodeJSON(parameters)
     }
 }
 
@@ -241,11 +241,16 @@ extension Store {
             if let experiment { request = request.filter(Column("experiment") == experiment) }
             return try request.order(Column("id")).fetchAll(db).map { r in
                 Measurement(runID: r.run, experiment: r.experiment, name: r.name, value: r.value, unit: r.unit,
-                            parameters: (try? JSONDecoder().decode([String: String].self, from: Data(r.parameters.utf8))) ?? [:],
+                            parameters: decodeJSON(r.parameters),
                             repetition: r.repetition, takenAt: r.takenAt)
             }
         }
     }
+}
+
+/// Parameter maps are stored as JSON text; a row that does not decode reads as empty.
+func decodeJSON(_ text: String) -> [String: String] {
+    (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
 }
 
 func encodeJSON(_ values: [String: String]) -> String {
