@@ -150,7 +150,10 @@ struct GuestAgentTests {
         let kill = try #require(execs.last)
         #expect(kill.arguments["path"] as? String == "kill")
         #expect(kill.arguments["arg"] as? [String] == ["-KILL", "77"])
-        #expect(fake.requests("guest-exec-status").count >= 2)
+        // How many polls fit in 200 ms depends on the machine's load; what must hold is
+        // that the process was still polled (not killed blind) before the kill.
+        #expect(fake.requests("guest-exec-status").count >= 1)
+        #expect(fake.requests.last?.execute == "guest-exec")
     }
 
     @Test func agentErrorReplyIsFailedWithItsDescription() async throws {
