@@ -257,6 +257,22 @@ struct GradingGraderTests {
         #expect(!check.passed && check.detail.contains("files_survived = 1200"))
     }
 
+    @Test func replayValuesWrittenAsArithmeticAreComputed() async throws {
+        let text = F.rubricText.replacingOccurrences(of: #"commit: "${answer.commit}""#, with: #"commit: "= ${answer.commit} * 4 + 1""#)
+        let rubric = try Rubric.parse(text, file: "rubric.yaml", lab: F.lab())
+        let seen = Recorder()
+        _ = await Grader(rubric: rubric, lab: F.lab()).grade(F.evidence(), replay: { request in
+            await seen.record(request)
+            return ReplayOutcome(measurements: [])
+        }, onlyLocal: false, forStudent: false)
+        #expect(await seen.requests.first?.parameters["commit"] == "5")
+
+        let fractional = text.replacingOccurrences(of: "* 4 + 1", with: "/ 3")
+        let report = await Grader(rubric: try Rubric.parse(fractional, file: "rubric.yaml", lab: F.lab()), lab: F.lab())
+            .grade(F.evidence(), replay: { _ in ReplayOutcome(measurements: []) }, onlyLocal: false, forStudent: false)
+        #expect(report.check("replay")?.detail.contains("commit=0.3333: expected a whole number") == true)
+    }
+
     @Test func replayFailuresAndBadAnswersFailTheCheck() async throws {
         var report = try await F.grade(F.evidence()) { _ in ReplayOutcome(measurements: [], error: "guest did not boot") }
         #expect(report.check("replay")?.detail == "the replay failed: guest did not boot")

@@ -267,6 +267,15 @@ func labWithSteps(_ steps: String) -> String {
         ("set-cpu nothing", "- set-cpu: {vm: box}", 10, "steps[0].set-cpu: give at least one of shares, period, quota"),
         ("set-cpu text", "- set-cpu: {vm: box, shares: lots}", 10, "set-cpu.shares: expected a whole number or ${parameter}"),
         ("set-memory text", "- set-memory: {vm: box, memory: lots}", 10, "set-memory.memory: expected MiB as a whole number"),
+        ("set-memory bad arithmetic", "- set-memory: {vm: box, memory: \"= 512 /\"}", 10, "set-memory.memory: '= 512 /'"),
+        ("set-memory arithmetic below 1", "- set-memory: {vm: box, memory: \"= ${n} - 1\"}", 10,
+         "set-memory.memory: '= ${n} - 1' gives 0 MiB with the parameters' defaults"),
+        ("expression syntax", "- measure: {name: t, unit: ms, expression: \"1 +\"}", 10, "measure.expression: '1 +':"),
+        ("expression names an unknown measure", "- measure: {name: a, unit: ms, vm: box, command: x}\n- measure: {name: t, unit: ms, expression: \"a + b\"}",
+         11, "measure.expression: 'b' is neither a measure taken earlier in this experiment (a) nor a parameter"),
+        ("expression names a later measure", "- measure: {name: t, unit: ms, expression: \"u * n\"}\n- measure: {name: u, unit: ms, vm: box, command: x}",
+         10, "measure.expression: 'u' is neither a measure taken earlier in this experiment (there is none)"),
+        ("expression without unit", "- measure: {name: t, expression: \"n\"}", 10, "measure.unit: is required"),
         ("copy-in missing file", "- copy-in: {vm: box, from: nothing.sh, to: /root/x}", 10, "copy-in.from: file "),
         ("copy-in absolute from", "- copy-in: {vm: box, from: /etc/passwd, to: /root/x}", 10, "copy-in.from: give a path relative"),
         ("copy-in relative to", "- copy-in: {vm: box, from: \"${n}.sh\", to: root/x}", 10, "copy-in.to: give an absolute path"),
@@ -438,6 +447,26 @@ func labWithSteps(_ steps: String) -> String {
     @Test func regexWithParameterCompilesWithTheDefault() throws {
         let errors = try labErrors(labWithSteps("- measure: {name: t, unit: ms, vm: box, command: x, regex: \"took ([0-9]{${n}})\"}"))
         #expect(errors.isEmpty, "\(errors)")
+    }
+
+    @Test func derivedMeasureAndArithmeticMemoryLoad() throws {
+        let course = try TempCourse()
+        defer { course.remove() }
+        let url = try course.writeLab("x", labWithSteps("""
+        - set-memory: {vm: box, memory: "= 512 / ${n}"}
+        - parallel:
+            - measure: {name: a, unit: MiB, vm: box, command: x}
+            - measure: {name: b, unit: MiB, vm: db, command: x}
+        - measure: {name: total, unit: MiB, expression: "a + b * n"}
+        """))
+        let steps = try LabSpec.load(url).experiments[0].steps
+        #expect(steps[0] == .setMemory(vm: "box", mebibytes: "= 512 / ${n}"))
+        guard case .measure(let total) = steps[2], case .expression(let e) = total.source else {
+            Issue.record("total is not an expression measure: \(steps[2])")
+            return
+        }
+        #expect(e.text == "a + b * n" && total.unit == "MiB")
+        #expect(Step.measure(total).vms.isEmpty)
     }
 
     @Test func badLabFolderNameIsReported() throws {

@@ -180,4 +180,14 @@ import Testing
             return error.message.contains(fragment)
         }
     }
+
+    @Test func arithmeticValuesStartWithAnEqualsSign() throws {
+        #expect(try arithmeticValue("= 512 / 2.5") == 204.8)
+        #expect(try arithmeticValue(" =max(64, 512 / 16)") == 64)
+        #expect(try arithmeticValue("512") == nil)
+        #expect(try arithmeticValue("${n}") == nil)
+        #expect(throws: VMLabError.self) { try arithmeticValue("= 512 /") }
+        #expect(throws: VMLabError.self) { try arithmeticValue("= 1 / 0") }
+        #expect(throws: VMLabError.self) { try arithmeticValue("= ratio * 2") }
+    }
 }

@@ -302,7 +302,8 @@ struct GradingContext {
                     let q = ref.dropFirst(7)
                     return .fail("no answer to '\(q)' (the replay sets \(name) from it)", student: "no answer to '\(q)' in answers.yaml")
                 }
-                value = try substitute(template, references)
+                let text = try substitute(template, references)
+                value = try arithmeticValue(text).map(shortNumber) ?? text
             } catch {
                 return .fail("cannot set \(name): \(error)", student: "could not be replayed")
             }

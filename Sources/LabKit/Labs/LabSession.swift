@@ -181,8 +181,17 @@ struct LabSession: Sendable {
             try domain(vm).setSchedulerParameters(params, live: true)
             return nil
         case let .setMemory(vm, mebibytes):
-            guard let mib = UInt64(mebibytes.trimmingCharacters(in: .whitespaces)) else {
-                throw VMLabError(.invalidInput, "set-memory of \(vm): '\(mebibytes)' is not a number of MiB")
+            let mib: UInt64
+            if let value = try arithmeticValue(mebibytes) {
+                guard value >= 1, value < 1e9 else {
+                    throw VMLabError(.invalidInput, "set-memory of \(vm): '\(mebibytes)' gives \(shortNumber(value)) MiB")
+                }
+                mib = UInt64(value.rounded())
+            } else {
+                guard let n = UInt64(mebibytes.trimmingCharacters(in: .whitespaces)) else {
+                    throw VMLabError(.invalidInput, "set-memory of \(vm): '\(mebibytes)' is not a number of MiB")
+                }
+                mib = n
             }
             try domain(vm).setMemory(kibibytes: mib * 1024, live: true)
             return nil
@@ -230,6 +239,8 @@ struct LabSession: Sendable {
             let before = try d.vcpuTimeNanoseconds()
             try await execute(step, run: run)
             value = Double(try d.vcpuTimeNanoseconds() &- before) / 1e9
+        case .expression(let expression):
+            value = try evaluate(expression, measure: m.name, run: run)
         case let .command(vm, command, extract, timeout):
             let result = try await agent(vm).shell(command, timeout: .seconds(timeout))
             output = result.stdoutText + result.stderrText
@@ -242,6 +253,22 @@ struct LabSession: Sendable {
                 instance: instance.id)
         }
         return "\(m.name) = \(value) \(m.unit)" + (output.map { "\n" + $0 } ?? "")
+    }
+
+    /// A measure derived from the ones this run already took and its numeric parameters.
+    private func evaluate(_ expression: Expression, measure: String, run: RunContext?) throws -> Double {
+        var variables: [String: Double] = [:]
+        for (name, text) in run?.plan.parameters ?? [:] { variables[name] = Double(text) }
+        if let run {
+            for m in try runner.store.measurements(instance: instance.id, experiment: run.experiment) where m.runID == run.id {
+                variables[m.name] = m.value
+            }
+        }
+        do {
+            return try expression.evaluate(variables)
+        } catch {
+            throw VMLabError(.failed, "measure \(measure) = \(expression.text): \(error)")
+        }
     }
 
     /// Turns a command's result into the measured number.

@@ -387,8 +387,23 @@ private final class LabLoader {
         case "set-memory":
             let vm = self.vm(m)
             let memory = requiredText(m, "memory")
-            if !memory.isEmpty, !memory.contains("${"), (Int(memory) ?? 0) <= 0 {
-                m.fail("memory", "expected MiB as a whole number above 0 (like 256) or ${parameter}, got '\(memory)'")
+            if memory.trimmingCharacters(in: .whitespaces).hasPrefix("=") {
+                // Arithmetic: it must compute with every parameter at its default.
+                let defaults = Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+                if let expanded = try? substitute(memory, defaults) {
+                    do {
+                        if let mib = try arithmeticValue(expanded), mib < 1 {
+                            m.fail("memory", "'\(memory)' gives \(shortNumber(mib)) MiB with the parameters' defaults")
+                        }
+                    } catch let error as VMLabError {
+                        m.fail("memory", error.message)
+                    } catch {
+                        m.fail("memory", "\(error)")
+                    }
+                }
+            } else if !memory.isEmpty, !memory.contains("${"), (Int(memory) ?? 0) <= 0 {
+                m.fail("memory", "expected MiB as a whole number above 0 (like 256), ${parameter}, "
+                       + "or arithmetic like \"= 512 / ${ratio}\", got '\(memory)'")
             }
             guard let vm, !memory.isEmpty else { return nil }
             return .setMemory(vm: vm, mebibytes: memory)
@@ -446,6 +461,7 @@ private final class LabLoader {
 
     func measure(_ m: MappingReader) -> MeasureSpec? {
         let name = m.string("name", required: true)
+        let earlier = measureNames
         if let name {
             if !isMeasureName(name) {
                 m.fail("name", "'\(name)' must be lowercase letters, digits and underscores, starting with a letter "
@@ -465,6 +481,23 @@ private final class LabLoader {
             let step = self.step(duringNode, field: m.field("during"))
             guard let name, let vm, let step else { return nil }
             return MeasureSpec(name: name, unit: unit, source: .cpuTime(vm: vm, during: step))
+        }
+        if m.value("expression") != nil {
+            let unit = m.string("unit", required: true)
+            let text = requiredText(m, "expression", references: false)
+            var expression: Expression?
+            do {
+                expression = try Expression(text)
+            } catch {
+                m.fail("expression", "'\(text)': \(error)")
+            }
+            for id in expression?.identifiers.sorted() ?? [] where !earlier.contains(id) && !parameterNames.contains(id) {
+                let measures = earlier.sorted().joined(separator: ", ")
+                m.fail("expression", "'\(id)' is neither a measure taken earlier in this experiment "
+                       + "(\(measures.isEmpty ? "there is none" : measures)) nor a parameter")
+            }
+            guard let name, let unit, let expression else { return nil }
+            return MeasureSpec(name: name, unit: unit, source: .expression(expression))
         }
         if let durationNode = m.value("duration") {
             let unit = m.string("unit") ?? "s"

@@ -221,6 +221,7 @@ public indirect enum Step: Sendable, Equatable {
             case let .command(vm, _, _, _): return [vm]
             case .duration(let step): return step.vms
             case let .cpuTime(vm, step): return [vm] + step.vms
+            case .expression: return []
             }
         }
     }
@@ -268,6 +269,9 @@ public struct MeasureSpec: Sendable, Equatable {
         /// The vCPU time (seconds) a VM was given by the host while a step ran: contention
         /// seen from the host, which works under TCG where guests report no steal time.
         case cpuTime(vm: String, during: Step)
+        /// Arithmetic over measures taken earlier in the same run and the run's parameters
+        /// (`swap_a + swap_b`): an aggregate gets its own column and plot.
+        case expression(Expression)
     }
 
     public var name: String

@@ -60,6 +60,21 @@ public func substitute(_ text: String, _ values: [String: String]) throws -> Str
     }.joined()
 }
 
+/// A value written `= expression` is arithmetic on numbers, evaluated after `${name}`
+/// substitution (`= 512 / ${ratio}` -> 204.8), so a lab or a rubric can derive one value
+/// from another; any other text is not arithmetic and gives nil.
+public func arithmeticValue(_ text: String) throws -> Double? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    guard trimmed.hasPrefix("=") else { return nil }
+    do {
+        let value = try Expression(String(trimmed.dropFirst())).evaluate([:])
+        guard value.isFinite else { throw VMLabError(.invalidInput, "'\(trimmed)' is not a finite number") }
+        return value
+    } catch let error as ExpressionError {
+        throw VMLabError(.invalidInput, "'\(trimmed)': \(error)")
+    }
+}
+
 extension Step {
     /// The step with every `${name}` in its text fields replaced (nested steps included),
     /// done just before the step runs so one lab serves every parameter combination.
@@ -110,6 +125,8 @@ extension Step {
                 source = .duration(try step.substituted(values))
             case let .cpuTime(vm, step):
                 source = .cpuTime(vm: vm, during: try step.substituted(values))
+            case .expression:
+                source = m.source
             }
             return .measure(MeasureSpec(name: try s(m.name), unit: try s(m.unit), source: source))
         }
