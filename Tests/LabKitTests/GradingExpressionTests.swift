@@ -120,4 +120,11 @@ struct GradingExpressionTests {
         let text = String(repeating: "(", count: 64) + "1" + String(repeating: ")", count: 64)
         #expect(try Expression(text).evaluate([:]) == 1)
     }
+
+    @Test func referenceAnswersAreTextOrRoundedArithmetic() throws {
+        #expect(try Coursework.referenceAnswer("writeback", variables: [:]) == "writeback")
+        #expect(try Coursework.referenceAnswer("= a / 3", variables: ["a": 2]) == "0.6667")
+        #expect(try Coursework.referenceAnswer(" = a * 2", variables: ["a": 21]) == "42")
+        #expect(throws: ExpressionError.self) { try Coursework.referenceAnswer("= b", variables: ["a": 1]) }
+    }
 }

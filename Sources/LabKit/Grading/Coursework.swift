@@ -113,8 +113,8 @@ public struct Coursework: Sendable {
     public static func referenceAnswer(_ text: String, variables: [String: Double]) throws -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.hasPrefix("=") else { return text }
-        let value = try Expression(String(trimmed.dropFirst())).evaluate(variables)
-        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        // Four decimals, as a student would write it: `2.3946`, not `2.3945998071359695`.
+        return shortNumber(try Expression(String(trimmed.dropFirst())).evaluate(variables))
     }
 }
 
