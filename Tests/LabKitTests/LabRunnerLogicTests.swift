@@ -90,9 +90,23 @@ struct LabStoreTests {
         return (try Store(url: dir.appendingPathComponent("vmlab.sqlite")), dir)
     }
 
-    func instance(_ id: String, lab: String = "journal-replay") -> InstanceRecord {
-        InstanceRecord(id: id, lab: lab, student: nil, imageDigest: "d", fixedParameters: "{}", state: .starting,
-                       pid: getpid(), createdAt: Date(), stoppedAt: nil)
+    func instance(_ id: String, lab: String = "journal-replay", student: String? = nil, createdAt: Date = Date()) -> InstanceRecord {
+        InstanceRecord(id: id, lab: lab, student: student, imageDigest: "d", fixedParameters: "{}", state: .starting,
+                       pid: getpid(), createdAt: createdAt, stoppedAt: nil)
+    }
+
+    @Test func latestInstanceIsTheNewestThatIsNotAGradingReplay() throws {
+        let (store, dir) = try store()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        try store.insertInstance(instance("0000aaaa", createdAt: t0))
+        try store.insertInstance(instance("0000bbbb", student: "s1234", createdAt: t0.addingTimeInterval(60)))
+        try store.insertInstance(instance("0000cccc", student: InstanceRecord.replayStudent, createdAt: t0.addingTimeInterval(120)))
+        try store.insertInstance(instance("0000dddd", lab: "cpu-scheduler", createdAt: t0.addingTimeInterval(180)))
+        #expect(try store.latestInstance(lab: "journal-replay")?.id == "0000bbbb")
+        try store.insertInstance(instance("0000eeee", createdAt: t0.addingTimeInterval(240)))
+        #expect(try store.latestInstance(lab: "journal-replay")?.id == "0000eeee")
+        #expect(try store.latestInstance(lab: "mem-overcommit") == nil)
     }
 
     @Test func runsMeasurementsAndStatesRoundTrip() throws {

@@ -94,7 +94,7 @@ public struct Coursework: Sendable {
         }
         let fixed = request.parameters.filter { name, _ in lab.parameter(name)?.perStudent == true }
         runner.progress("replay \(request.checkID): \(lab.name)/\(experiment.name) in fresh guests")
-        let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: "replay",
+        let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: InstanceRecord.replayStudent,
                                               fixedParameters: fixed, artifacts: request.artifacts, exclusive: false)
         do {
             let runs = try await runner.run(lab, instance: instance, experiment: experiment,

@@ -15,6 +15,8 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var id: String
     public var lab: String
     public var student: String?
+    /// The student of the instances grading replays start.
+    public static let replayStudent = "replay"
     public var imageDigest: String
     /// Parameter values fixed for this instance (per-student values), JSON.
     public var fixedParameters: String
@@ -170,10 +172,14 @@ extension Store {
         try db.read { db in try InstanceRecord.order(Column("createdAt").desc).fetchAll(db) }
     }
 
-    /// The newest instance of a lab, stopped or not (results outlive the guests).
+    /// The newest instance of a lab, stopped or not (results outlive the guests). Grading
+    /// replays are left out: after `vmlab grade --replay`, `vmlab results` still shows the
+    /// instructor's own runs, not the last replay's.
     public func latestInstance(lab: String) throws -> InstanceRecord? {
         try db.read { db in
-            try InstanceRecord.filter(Column("lab") == lab).order(Column("createdAt").desc).fetchOne(db)
+            try InstanceRecord.filter(Column("lab") == lab)
+                .filter(Column("student") == nil || Column("student") != InstanceRecord.replayStudent)
+                .order(Column("createdAt").desc).fetchOne(db)
         }
     }
 
