@@ -210,4 +210,26 @@ struct ResultsTableTests {
         #expect(try JSONSerialization.jsonObject(with: Data(empty.utf8)) as? [Any] != nil)
         #expect(ResultsTable([]).csv() == "run,experiment,repetition\r\n")
     }
+
+    @Test func theLabsDeclarationOrderFixesColumnsOfParallelMeasures() throws {
+        func command(_ name: String, _ vm: String) -> Step {
+            .measure(MeasureSpec(name: name, unit: "MiB", source: .command(vm: vm, command: "x", extract: .number, timeoutSeconds: 9)))
+        }
+        let total = Step.measure(MeasureSpec(name: "total", unit: "MiB", source: .expression(try Expression("a + b"))))
+        let lab = LabSpec(name: "x", title: "t", summary: "s", image: "base", parameters: [], networks: [],
+                          vms: [VMSpec(name: "g1"), VMSpec(name: "g2")], setup: [],
+                          experiments: [ExperimentSpec(name: "e", steps: [.parallel([command("a", "g1"), command("b", "g2")]), total])],
+                          source: URL(fileURLWithPath: "/c/Labs/x/lab.yaml"))
+        #expect(lab.measureNames(of: "e") == ["a", "b", "total"])
+        func m(_ run: Int64, _ name: String) -> LabKit.Measurement {
+            LabKit.Measurement(runID: run, experiment: "e", name: name, value: 1, unit: "MiB", parameters: [:], repetition: 0,
+                               takenAt: Date(timeIntervalSince1970: 0))
+        }
+        // As recorded: parallel measures land in the order they finished.
+        let recorded = [m(1, "b"), m(1, "a"), m(1, "total"), m(2, "a"), m(2, "b"), m(2, "total"), m(3, "unknown"), m(3, "b")]
+        let ordered = lab.inDeclaredOrder(recorded)
+        #expect(ordered.map { "\($0.runID)\($0.name)" } == ["1a", "1b", "1total", "2a", "2b", "2total", "3b", "3unknown"])
+        #expect(ResultsTable(ordered).measurementColumns.map(\.name) == ["a", "b", "total", "unknown"])
+        #expect(ResultsTable(recorded).measurementColumns.map(\.name) == ["b", "a", "total", "unknown"], "the table alone keeps input order")
+    }
 }

@@ -38,6 +38,38 @@ public struct LabSpec: Sendable, Equatable {
     public func vm(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
     public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+
+    /// The measure names of an experiment in the order the lab declares them.
+    public func measureNames(of experiment: String) -> [String] {
+        func names(_ step: Step) -> [String] {
+            switch step {
+            case .parallel(let steps): return steps.flatMap(names)
+            case .measure(let m):
+                switch m.source {
+                case .duration(let inner), .cpuTime(_, let inner): return names(inner) + [m.name]
+                case .command, .expression: return [m.name]
+                }
+            default: return []
+            }
+        }
+        return self.experiment(experiment)?.steps.flatMap(names) ?? []
+    }
+
+    /// `measurements` run by run and, within a run, in the order the lab declares its
+    /// measures: parallel steps record in whatever order they finish, and tables and
+    /// reports take their columns from the order they see.
+    public func inDeclaredOrder(_ measurements: [Measurement]) -> [Measurement] {
+        var rank: [String: [String: Int]] = [:]
+        for e in experiments {
+            rank[e.name] = Dictionary(measureNames(of: e.name).enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        return measurements.enumerated().sorted { a, b in
+            if a.element.runID != b.element.runID { return a.element.runID < b.element.runID }
+            let ra = rank[a.element.experiment]?[a.element.name] ?? Int.max
+            let rb = rank[b.element.experiment]?[b.element.name] ?? Int.max
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
+    }
 }
 
 /// A knob of the lab that experiments substitute as `${name}`.

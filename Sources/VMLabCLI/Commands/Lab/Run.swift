@@ -27,7 +27,7 @@ struct Run: AsyncParsableCommand {
         let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans)
         let ids = Set(runs.compactMap(\.id))
         let measured = try runner.store.measurements(instance: instance.id, experiment: experiment).filter { ids.contains($0.runID) }
-        Output.line(ResultsTable(measured).text())
+        Output.line(ResultsTable(spec.inDeclaredOrder(measured)).text())
         let failed = runs.filter { $0.status == .failed }
         if !failed.isEmpty {
             throw VMLabError(.failed, "\(failed.count) of \(runs.count) runs failed:\n  "
@@ -53,7 +53,9 @@ struct Results: AsyncParsableCommand {
         guard let instance = try store.latestInstance(lab: lab) else {
             throw VMLabError(.notFound, "lab \(lab) has never been started here; `vmlab lab start \(lab)`")
         }
-        let table = ResultsTable(try store.measurements(instance: instance.id, experiment: experiment))
+        var measured = try store.measurements(instance: instance.id, experiment: experiment)
+        if let spec = try? global.catalog().load(lab) { measured = spec.inDeclaredOrder(measured) }
+        let table = ResultsTable(measured)
         switch format {
         case .table: Output.line(table.text())
         case .csv: FileHandle.standardOutput.write(Data(table.csv().utf8))
@@ -77,8 +79,9 @@ struct Report: AsyncParsableCommand {
             throw VMLabError(.notFound, "lab \(lab) has never been started here; `vmlab lab start \(lab)`")
         }
         let spec = try? global.catalog().load(lab)
+        let measured = try store.measurements(instance: instance.id)
         let html = HTMLReport(title: spec?.title ?? lab, summary: spec?.summary ?? "", labName: lab, generatedAt: Date(),
-                              measurements: try store.measurements(instance: instance.id)).render()
+                              measurements: spec?.inDeclaredOrder(measured) ?? measured).render()
         try Data(html.utf8).write(to: URL(fileURLWithPath: output))
         Output.line(output)
     }
