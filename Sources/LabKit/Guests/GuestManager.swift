@@ -96,14 +96,13 @@ public struct GuestManager: Sendable {
     public func stop(_ name: String, timeout: Duration = .seconds(30)) async throws {
         let domain = try self.domain(name)
         guard try domain.isActive() else { throw VMLabError(.invalidState, "guest '\(name)' is not running") }
-        try? domain.shutdown()
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try !domain.isActive() { return }
-            try await Task.sleep(for: .milliseconds(100))
+        do {
+            if try await domain.shutDownAndWait(timeout: timeout) { return }
+            progress("\(name): did not power off within \(timeout.components.seconds) s; forcing it off")
+        } catch {
+            progress("\(name): the power-off request failed (\(error)); forcing it off")
         }
-        progress("\(name): did not power off within \(timeout.components.seconds) s; forcing it off")
-        try domain.destroy()
+        try await offPool { try domain.destroy() }
     }
 
     /// Pulls the plug: the guest stops at once, nothing is flushed (a forced crash).

@@ -15,7 +15,12 @@ public struct ImageBuilder: Sendable {
     /// content digest exists (`cached` says which happened).
     public func build(_ recipe: ImageRecipe, force: Bool = false) async throws -> (image: BuiltImage, cached: Bool) {
         let kernel = try HostKernel.find()
-        let versions = try await packageVersions(recipe.packages)
+        let (versions, missing) = try await InstalledPackages.query().closure(of: recipe.packages)
+        guard missing.isEmpty else {
+            throw VMLabError(.unavailable, "host packages needed by image \(recipe.name) are not installed: "
+                + "\(missing.joined(separator: " ")); install them with `apt-get install \(missing.joined(separator: " "))` "
+                + "or run scripts/setup.sh")
+        }
         let digest = try Self.digest(recipe: recipe, kernelRelease: kernel.release, versions: versions)
         if !force, let existing = store.image(digest: digest) {
             progress("image \(recipe.name): cache hit (\(existing.shortDigest))")
@@ -48,10 +53,9 @@ public struct ImageBuilder: Sendable {
         try fm.copyItem(at: kernel.image, to: staged.appendingPathComponent("kernel"))
         try fm.copyItem(at: out.appendingPathComponent("initrd"), to: staged.appendingPathComponent("initrd"))
 
-        let closure = try await dependencyClosure(recipe.packages)
         let manifest = ImageManifest(
             name: recipe.name, digest: digest, recipe: recipe.source.lastPathComponent,
-            kernelRelease: kernel.release, packages: try await packageVersions(closure, requireAll: false),
+            kernelRelease: kernel.release, packages: versions,
             diskBytes: fileSize(disk), kernelBytes: fileSize(staged.appendingPathComponent("kernel")),
             initrdBytes: fileSize(staged.appendingPathComponent("initrd")),
             kernelArguments: recipe.kernelArguments, builtAt: Date(),
@@ -81,35 +85,6 @@ public struct ImageBuilder: Sendable {
         add("kernel", Data(kernelRelease.utf8))
         add("versions", Data(versions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n").utf8))
         return hash.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// Installed versions of host packages; a package not installed is an error naming it.
-    func packageVersions(_ packages: [String], requireAll: Bool = true) async throws -> [String: String] {
-        let result = try await Subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\n"] + packages,
-                                              check: false)
-        var versions: [String: String] = [:]
-        for line in result.stdout.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 3, parts[2] == "installed" { versions[String(parts[0])] = String(parts[1]) }
-        }
-        let missing = packages.filter { versions[$0] == nil && versions[$0.split(separator: ":").first.map(String.init) ?? $0] == nil }
-        if requireAll, !missing.isEmpty {
-            throw VMLabError(.unavailable, "host packages needed by the image are not installed: \(missing.joined(separator: " ")); "
-                + "install them with `apt-get install \(missing.joined(separator: " "))` or run scripts/setup.sh")
-        }
-        return versions
-    }
-
-    /// The installed packages the guest gets: the listed ones and what they depend on
-    /// (supermin resolves the same closure when it builds).
-    func dependencyClosure(_ packages: [String]) async throws -> [String] {
-        let result = try await Subprocess.run(["apt-cache", "depends", "--recurse", "--installed", "--no-recommends",
-                                               "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces",
-                                               "--no-enhances"] + packages, check: false)
-        let names = result.stdout.split(separator: "\n")
-            .filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }
-            .map { String($0.split(separator: ":").first ?? $0) }
-        return Array(Set(names + packages)).sorted()
     }
 
     /// The tarball supermin unpacks over the root: /init, extra files and links, owned by root.

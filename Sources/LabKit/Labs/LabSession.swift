@@ -146,14 +146,8 @@ struct LabSession: Sendable {
             try await afterBoot(try spec(vm))
             return nil
         case .shutdown(let vm):
-            let d = try domain(vm)
-            try await offPool { try d.shutdown() }
-            let deadline = ContinuousClock.now + .seconds(60)
-            while try d.isActive() {
-                guard ContinuousClock.now < deadline else {
-                    throw VMLabError(.timeout, "\(vm) did not power off within 60 s")
-                }
-                try await Task.sleep(for: .milliseconds(100))
+            guard try await domain(vm).shutDownAndWait(timeout: .seconds(60)) else {
+                throw VMLabError(.timeout, "\(vm) did not power off within 60 s")
             }
             return nil
         case let .waitForAgent(vm, timeout):
