@@ -227,7 +227,8 @@ struct GuestAgentTests {
             if index < 3 { throw FakeTransportError(message: "not yet") }
             return #"{"return": {}}"#
         }
-        try await agent.waitUntilReady(timeout: .seconds(10))
+        // Generous: on a 2-core runner other suites can hold the cooperative pool for seconds.
+        try await agent.waitUntilReady(timeout: .seconds(120))
         #expect(fake.requests("guest-ping").count == 4)
     }
 
@@ -239,7 +240,7 @@ struct GuestAgentTests {
         #expect(error?.code == .timeout)
         #expect(error?.message.contains("vmlab console web") == true)
         #expect(elapsed >= .milliseconds(300))
-        #expect(elapsed < .seconds(20))
+        #expect(elapsed < .seconds(120), "it gives up instead of waiting forever")
         #expect(fake.requests("guest-ping").count >= 1)
     }
 
