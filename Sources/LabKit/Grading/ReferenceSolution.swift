@@ -3,6 +3,8 @@ import Foundation
 /// Grading/NAME/solution/solution.yaml: the runs a perfect student makes and the answers
 /// they give. Answers starting with "=" are expressions over the runs' own measurements
 /// and the student's parameters, so they stay right whatever the guests measured.
+/// `artifacts` names the files a perfect student hands in (a firewall ruleset), kept next to
+/// solution.yaml: `artifacts: {ruleset.nft: ruleset.nft}`.
 public struct ReferenceSolution: Sendable, Equatable {
     public struct Run: Sendable, Equatable {
         public var experiment: String
@@ -15,6 +17,8 @@ public struct ReferenceSolution: Sendable, Equatable {
 
     public var runs: [Run]
     public var answers: [String: String]
+    /// Artifact name -> its file, read from the solution folder.
+    public var artifacts: [String: Data] = [:]
 
     public static func load(_ url: URL) throws -> ReferenceSolution {
         let (reader, top) = try SpecReader.load(url)
@@ -37,8 +41,22 @@ public struct ReferenceSolution: Sendable, Equatable {
         if runs.isEmpty { top.fail("runs", "list the runs a perfect student makes") }
         var answers: [String: String] = [:]
         for (key, value) in top.stringMap("answers") { answers[key] = value }
+        var artifacts: [String: Data] = [:]
+        if let files = top.mapping("artifacts") {
+            for name in files.keys {
+                guard let file = files.string(name) else { continue }
+                if let problem = artifactNameProblem(name) { files.fail(name, problem); continue }
+                let path = url.deletingLastPathComponent().appendingPathComponent(file)
+                guard let data = FileManager.default.contents(atPath: path.path) else {
+                    files.fail(name, "cannot read \(path.path): put the file next to solution.yaml")
+                    continue
+                }
+                artifacts[name] = data
+            }
+            files.finish()
+        }
         top.finish()
         try reader.check()
-        return ReferenceSolution(runs: runs, answers: answers)
+        return ReferenceSolution(runs: runs, answers: answers, artifacts: artifacts)
     }
 }

@@ -46,16 +46,23 @@ public struct Validator: Sendable {
         guard let lab = await step("lab file is valid", { try coursework.catalog.load(name) }),
               let rubric = await step("rubric is valid", { try coursework.rubric(for: lab) }),
               let solution = await step("reference solution is valid", {
-                  try ReferenceSolution.load(coursework.catalog.course.appendingPathComponent("Grading/\(name)/solution/solution.yaml"))
+                  let solution = try ReferenceSolution.load(
+                      coursework.catalog.course.appendingPathComponent("Grading/\(name)/solution/solution.yaml"))
+                  for artifact in solution.artifacts.keys.sorted() where !lab.artifacts.contains(where: { $0.name == artifact }) {
+                      throw VMLabError(.invalidInput, "the solution hands in \(artifact), but lab \(name) declares no such artifact")
+                  }
+                  return solution
               }),
               let image = await step("image builds", { try await self.image(lab) })
         else { return cases }
 
         let runner = coursework.runner
         let fixed = StudentParameters.derive(lab: lab, student: Self.referenceStudent, secret: secret)
+        // The reference's artifacts go into the guests before the baseline, as a replay puts a
+        // student's there: its runs use them and the submission collects them from the guests.
         guard let instance = await step("lab starts", {
             try await runner.start(lab, image: image, accelerator: accelerator, student: Self.referenceStudent,
-                                   fixedParameters: fixed, exclusive: false)
+                                   fixedParameters: fixed, artifacts: solution.artifacts, exclusive: false)
         }) else { return cases }
 
         let submission: Submission? = await step("reference runs succeed and submit") {
