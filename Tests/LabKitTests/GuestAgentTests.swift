@@ -307,6 +307,27 @@ struct GuestAgentTests {
         }
     }
 
+    @Test func installMakesTheFolderFirst() async throws {
+        scriptExec()
+        let sink = Sink()
+        fake.reply("guest-file-open", "9")
+        fake.on("guest-file-write") { args, _ in sink.take(args, limit: .max) }
+        fake.reply("guest-file-close", "{}")
+        try await agent.install(Data("#!/bin/sh\n".utf8), at: "/usr/local/bin/ws")
+        let mkdir = try #require(fake.requests("guest-exec").first)
+        #expect(mkdir.arguments["path"] as? String == "mkdir")
+        #expect(mkdir.arguments["arg"] as? [String] == ["-p", "/usr/local/bin"])
+        #expect(fake.requests.map(\.execute) == ["guest-exec", "guest-exec-status", "guest-file-open", "guest-file-write", "guest-file-close"])
+        #expect(sink.data == Data("#!/bin/sh\n".utf8))
+    }
+
+    @Test func installStopsWhenTheFolderCannotBeMade() async throws {
+        scriptExec(status: #""exited": true, "exitcode": 1, "err-data": "\#(b64("mkdir: Read-only file system"))""#)
+        let error = await #expect(throws: VMLabError.self) { try await agent.install(Data("x".utf8), at: "/ro/x") }
+        #expect(error?.message.contains("cannot create /ro in 'web' for /ro/x: mkdir: Read-only file system") == true)
+        #expect(fake.requests("guest-file-open").isEmpty)
+    }
+
     @Test func writeFileSendsBase64AndCloses() throws {
         let sink = Sink()
         fake.reply("guest-file-open", "9")

@@ -112,6 +112,20 @@ public struct GuestAgent: Sendable {
         } while offset < contents.count
     }
 
+    /// Writes a file as a lab puts one into a guest: its folder is made first (an image
+    /// need not have /usr/local/bin or /etc/vmlab), and the blocking transfer runs off the
+    /// cooperative pool.
+    public func install(_ contents: Data, at path: String) async throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, folder != "/" {
+            let made = try await exec(["mkdir", "-p", folder])
+            guard made.exitCode == 0 else {
+                throw VMLabError(.failed, "cannot create \(folder) in '\(guest)' for \(path): \(made.stderrText.suffix(300))")
+            }
+        }
+        try await offPool { try self.writeFile(path, contents: contents) }
+    }
+
     private func open(_ path: String, mode: String) throws -> Int {
         let reply = try call("guest-file-open", ["path": path, "mode": mode])
         guard let handle = reply["_value"] as? Int else {

@@ -48,10 +48,7 @@ public struct LabRunner: Sendable {
             }
             for artifact in lab.artifacts {
                 guard let data = artifacts[artifact.name] else { continue }
-                let agent = try session.agent(artifact.vm)
-                let dir = (artifact.path as NSString).deletingLastPathComponent
-                _ = try await agent.exec(["mkdir", "-p", dir])
-                try await offPool { try agent.writeFile(artifact.path, contents: data) }
+                try await session.agent(artifact.vm).install(data, at: artifact.path)
             }
             try await session.forEachVM { vm, domain in
                 _ = try await offPool {

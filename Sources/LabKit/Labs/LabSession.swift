@@ -198,10 +198,11 @@ struct LabSession: Sendable {
             do { data = try Data(contentsOf: source) } catch {
                 throw VMLabError(.notFound, "copy-in: cannot read \(source.path)", cause: error)
             }
-            try agent(vm).writeFile(to, contents: data)
+            try await agent(vm).install(data, at: to)
             return "\(data.count) bytes"
         case let .copyOut(vm, from, name):
-            let data = try agent(vm).readFile(from)
+            let agent = try agent(vm)
+            let data = try await offPool { try agent.readFile(from) }
             let dir = runner.artifactsDirectory(instance.id, run: run?.id ?? 0)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try data.write(to: dir.appendingPathComponent(name))
