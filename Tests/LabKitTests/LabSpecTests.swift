@@ -172,7 +172,7 @@ func labWithSteps(_ steps: String) -> String {
                     .link(vm: "box", nic: 1, up: false),
                     .link(vm: "box", nic: 0, up: true),
                     .copyOut(vm: "box", from: "/var/log/replay.log", name: "replay.log"),
-                    .sleep(seconds: 0.5),
+                    .sleep(seconds: "0.5"),
                     .parallel([
                         .exec(vm: "box", command: "echo ${note}", timeoutSeconds: 300, allowFailure: false),
                         .parallel([.crash(vm: "peer")]),
@@ -187,7 +187,7 @@ func labWithSteps(_ steps: String) -> String {
                         vm: "box", command: "fsck -n /dev/vdb", extract: .exitCode, timeoutSeconds: 300))),
                     .measure(MeasureSpec(name: "boot_time", unit: "s", source: .duration(.start(vm: "box")))),
                 ]),
-                ExperimentSpec(name: "idle", steps: [.sleep(seconds: 1)]),
+                ExperimentSpec(name: "idle", steps: [.sleep(seconds: "1")]),
             ],
             source: url)
         #expect(lab.parameters == expected.parameters)
@@ -263,6 +263,9 @@ func labWithSteps(_ steps: String) -> String {
         ("sleep zero", "- sleep: 0", 10, "steps[0].sleep: expected seconds, a number above 0 and at most 3600"),
         ("sleep too long", "- sleep: 3601", 10, "steps[0].sleep: expected seconds"),
         ("sleep text", "- sleep: long", 10, "steps[0].sleep: expected seconds"),
+        ("sleep unknown parameter", "- sleep: ${nap}", 10, "steps[0].sleep: unknown parameter '${nap}'"),
+        ("sleep arithmetic too long", "- sleep: \"= ${n} * 4000\"", 10,
+         "steps[0].sleep: expected seconds, a number above 0 and at most 3600, like `sleep: 2.5` or `sleep: ${window}` ('= ${n} * 4000' gives '= 1 * 4000'"),
         ("empty parallel", "- parallel: []", 10, "steps[0].parallel: expected a non-empty list of steps"),
         ("set-cpu nothing", "- set-cpu: {vm: box}", 10, "steps[0].set-cpu: give at least one of shares, period, quota"),
         ("set-cpu text", "- set-cpu: {vm: box, shares: lots}", 10, "set-cpu.shares: expected a whole number or ${parameter}"),
@@ -439,6 +442,13 @@ func labWithSteps(_ steps: String) -> String {
         #expect(errors.isEmpty, "\(errors)")
     }
 
+    @Test func sleepTakesAParameterOrArithmetic() throws {
+        let errors = try labErrors(labWithSteps("- sleep: ${n}\n- sleep: \"= ${n} * 2.5\""))
+        #expect(errors.isEmpty, "\(errors)")
+        let step = Step.sleep(seconds: "= ${n} * 2.5")
+        #expect(try step.substituted(["n": "4"]) == .sleep(seconds: "= 4 * 2.5"))
+    }
+
     @Test func escapedReferenceIsNotAParameter() throws {
         let errors = try labErrors(labWithSteps("- exec: {vm: box, command: \"echo $${HOME} $$ $PATH\"}"))
         #expect(errors.isEmpty, "\(errors)")
@@ -499,8 +509,8 @@ func labWithSteps(_ steps: String) -> String {
             .shutdown(vm: "a"), .waitForAgent(vm: "a", timeoutSeconds: 1), .snapshot(vm: "a", name: "s"),
             .revert(vm: "a", name: "s"), .setCPU(vm: "a", shares: nil, period: nil, quota: nil),
             .setMemory(vm: "a", mebibytes: "1"), .link(vm: "a", nic: 0, up: true), .copyIn(vm: "a", from: "f", to: "/t"),
-            .copyOut(vm: "a", from: "/f", name: "n"), .sleep(seconds: 1), .parallel([]),
-            .measure(MeasureSpec(name: "m", unit: "s", source: .duration(.sleep(seconds: 1)))),
+            .copyOut(vm: "a", from: "/f", name: "n"), .sleep(seconds: "1"), .parallel([]),
+            .measure(MeasureSpec(name: "m", unit: "s", source: .duration(.sleep(seconds: "1")))),
         ]
         #expect(everyKind.map(\.kind) == LabSpec.stepKinds)
     }

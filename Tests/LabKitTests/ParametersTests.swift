@@ -44,7 +44,7 @@ import Testing
             .copyOut(vm: "box", from: "/var/${x}", name: "out-${x}"),
             .waitForAgent(vm: "${vm}", timeoutSeconds: 5),
             .crash(vm: "${vm}"), .start(vm: "${vm}"), .shutdown(vm: "${vm}"),
-            .link(vm: "${vm}", nic: 1, up: false), .sleep(seconds: 2),
+            .link(vm: "${vm}", nic: 1, up: false), .sleep(seconds: "2"),
             .parallel([.measure(MeasureSpec(name: "m", unit: "${u}", source: .command(
                 vm: "box", command: "cat ${x}", extract: .regex("v=(${x})"), timeoutSeconds: 3)))]),
             .measure(MeasureSpec(name: "n", unit: "s", source: .command(
@@ -62,7 +62,7 @@ import Testing
             .copyOut(vm: "box", from: "/var/7", name: "out-7"),
             .waitForAgent(vm: "box", timeoutSeconds: 5),
             .crash(vm: "box"), .start(vm: "box"), .shutdown(vm: "box"),
-            .link(vm: "box", nic: 1, up: false), .sleep(seconds: 2),
+            .link(vm: "box", nic: 1, up: false), .sleep(seconds: "2"),
             .parallel([.measure(MeasureSpec(name: "m", unit: "ms", source: .command(
                 vm: "box", command: "cat 7", extract: .regex("v=(7)"), timeoutSeconds: 3)))]),
             .measure(MeasureSpec(name: "n", unit: "s", source: .command(

@@ -207,7 +207,11 @@ struct LabSession: Sendable {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try data.write(to: dir.appendingPathComponent(name))
             return "\(data.count) bytes -> \(dir.appendingPathComponent(name).path)"
-        case .sleep(let seconds):
+        case .sleep(let text):
+            guard let seconds = try arithmeticValue(text) ?? Double(text.trimmingCharacters(in: .whitespaces)),
+                  seconds > 0, seconds <= LabSpec.maxSleepSeconds else {
+                throw VMLabError(.invalidInput, "sleep '\(text)': expected seconds above 0 and at most \(Int(LabSpec.maxSleepSeconds))")
+            }
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             return nil
         case .parallel(let steps):

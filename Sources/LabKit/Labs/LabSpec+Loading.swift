@@ -7,6 +7,7 @@ extension LabSpec {
                             "set-memory", "link", "copy-in", "copy-out", "sleep", "parallel", "measure"]
     /// Filesystems a lab disk can be formatted with at lab start.
     static let filesystems = ["ext2", "ext3", "ext4", "xfs", "swap"]
+    static let maxSleepSeconds = 3600.0
     static let maxDisks = 8
     static let maxNICs = 4
     static let maxVMNameLength = 20
@@ -344,11 +345,22 @@ private final class LabLoader {
             m.finish()
             return vm.map { .waitForAgent(vm: $0, timeoutSeconds: timeout) }
         case "sleep":
-            guard case .scalar(let s) = value, let seconds = Double(s.string), seconds > 0, seconds <= 3600 else {
-                reader.fail(value, f, "expected seconds, a number above 0 and at most 3600, like `sleep: 2.5`")
+            // Seconds, `${param}` or `= arithmetic`: checked with the parameters' defaults here,
+            // and with the run's values when the step runs.
+            let defaults = Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+            guard case .scalar(let s) = value, !s.string.isEmpty else {
+                reader.fail(value, f, "expected seconds, a number above 0 and at most 3600, like `sleep: 2.5` or `sleep: ${window}`")
                 return nil
             }
-            return .sleep(seconds: seconds)
+            checkReferences(s.string, value, f)
+            if let expanded = try? substitute(s.string, defaults) {
+                let seconds = (try? arithmeticValue(expanded)) ?? Double(expanded)
+                if !(seconds.map { $0 > 0 && $0 <= LabSpec.maxSleepSeconds } ?? false) {
+                    reader.fail(value, f, "expected seconds, a number above 0 and at most 3600, like `sleep: 2.5` or `sleep: ${window}`"
+                                + (expanded == s.string ? "" : " ('\(s.string)' gives '\(expanded)' with the parameters' defaults)"))
+                }
+            }
+            return .sleep(seconds: s.string)
         case "parallel":
             guard case .sequence(let seq) = value, !seq.isEmpty else {
                 reader.fail(value, f, "expected a non-empty list of steps to start together")

@@ -232,7 +232,8 @@ public indirect enum Step: Sendable, Equatable {
     case copyIn(vm: String, from: String, to: String)
     /// Guest file out to the run's artifacts, under `name`.
     case copyOut(vm: String, from: String, name: String)
-    case sleep(seconds: Double)
+    /// Host time: seconds, `${param}` or `= arithmetic` (after substitution).
+    case sleep(seconds: String)
     /// Steps started together; the group ends when all have.
     case parallel([Step])
     case measure(MeasureSpec)

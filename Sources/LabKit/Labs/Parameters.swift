@@ -105,8 +105,8 @@ extension Step {
             return .copyIn(vm: try s(vm), from: try s(from), to: try s(to))
         case let .copyOut(vm, from, name):
             return .copyOut(vm: try s(vm), from: try s(from), name: try s(name))
-        case .sleep:
-            return self
+        case .sleep(let seconds):
+            return .sleep(seconds: try s(seconds))
         case .parallel(let steps):
             return .parallel(try steps.map { try $0.substituted(values) })
         case .measure(let m):
