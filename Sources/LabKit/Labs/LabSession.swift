@@ -172,7 +172,8 @@ struct LabSession: Sendable {
             }
             let params = SchedulerParameters(cpuShares: try number(shares, "shares"), vcpuPeriod: try number(period, "period"),
                                              vcpuQuota: try number(quota, "quota"))
-            try domain(vm).setSchedulerParameters(params, live: true)
+            let d = try domain(vm)
+            try await offPool { try d.setSchedulerParameters(params, live: true) }
             return nil
         case let .setMemory(vm, mebibytes):
             let mib: UInt64
@@ -187,10 +188,13 @@ struct LabSession: Sendable {
                 }
                 mib = n
             }
-            try domain(vm).setMemory(kibibytes: mib * 1024, live: true)
+            let d = try domain(vm)
+            try await offPool { try d.setMemory(kibibytes: mib * 1024, live: true) }
             return nil
         case let .link(vm, nic, up):
-            try domain(vm).setInterfaceLinkState(mac: Naming.mac(instance: instance.id, vm: vm, nic: nic), up: up)
+            let d = try domain(vm)
+            let mac = Naming.mac(instance: instance.id, vm: vm, nic: nic)
+            try await offPool { try d.setInterfaceLinkState(mac: mac, up: up) }
             return nil
         case let .copyIn(vm, from, to):
             let source = lab.source.deletingLastPathComponent().appendingPathComponent(from)
