@@ -123,6 +123,8 @@ struct LabStoreTests {
         try store.finishRun(run.id!, error: nil)
         let measured = try store.measurements(instance: "0000aaaa")
         #expect(measured.count == 1)
+        #expect(try store.measurements(instance: "0000aaaa", run: run.id!) == measured)
+        #expect(try store.measurements(instance: "0000aaaa", run: run.id! + 1).isEmpty)
         #expect(measured[0].value == 12.5 && measured[0].parameters == ["commit": "5"] && measured[0].repetition == 1)
         #expect(try store.runs(instance: "0000aaaa").map(\.status) == [.ok])
 

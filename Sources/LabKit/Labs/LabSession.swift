@@ -212,7 +212,7 @@ struct LabSession: Sendable {
             try data.write(to: dir.appendingPathComponent(name))
             return "\(data.count) bytes -> \(dir.appendingPathComponent(name).path)"
         case .sleep(let text):
-            guard let seconds = try arithmeticValue(text) ?? Double(text.trimmingCharacters(in: .whitespaces)),
+            guard let seconds = try numberValue(text),
                   seconds > 0, seconds <= LabSpec.maxSleepSeconds else {
                 throw VMLabError(.invalidInput, "sleep '\(text)': expected seconds above 0 and at most \(Int(LabSpec.maxSleepSeconds))")
             }
@@ -263,7 +263,7 @@ struct LabSession: Sendable {
         var variables: [String: Double] = [:]
         for (name, text) in run?.plan.parameters ?? [:] { variables[name] = Double(text) }
         if let run {
-            for m in try runner.store.measurements(instance: instance.id, experiment: run.experiment) where m.runID == run.id {
+            for m in try runner.store.measurements(instance: instance.id, run: run.id) {
                 variables[m.name] = m.value
             }
         }

@@ -59,6 +59,10 @@ private final class LabLoader {
     var parameterNames: [String] = []
     var networks: [NetworkSpec] = []
     var vms: [VMSpec] = []
+    /// Parameter values checks use at load time, where a run's values are not known yet.
+    var defaults: [String: String] {
+        Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+    }
     /// Measure names seen in the setup or experiment being read.
     var measureNames: Set<String> = []
 
@@ -347,14 +351,13 @@ private final class LabLoader {
         case "sleep":
             // Seconds, `${param}` or `= arithmetic`: checked with the parameters' defaults here,
             // and with the run's values when the step runs.
-            let defaults = Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
             guard case .scalar(let s) = value, !s.string.isEmpty else {
                 reader.fail(value, f, "expected seconds, a number above 0 and at most 3600, like `sleep: 2.5` or `sleep: ${window}`")
                 return nil
             }
             checkReferences(s.string, value, f)
             if let expanded = try? substitute(s.string, defaults) {
-                let seconds = (try? arithmeticValue(expanded)) ?? Double(expanded)
+                let seconds = try? numberValue(expanded)
                 if !(seconds.map { $0 > 0 && $0 <= LabSpec.maxSleepSeconds } ?? false) {
                     reader.fail(value, f, "expected seconds, a number above 0 and at most 3600, like `sleep: 2.5` or `sleep: ${window}`"
                                 + (expanded == s.string ? "" : " ('\(s.string)' gives '\(expanded)' with the parameters' defaults)"))
@@ -401,7 +404,6 @@ private final class LabLoader {
             let memory = requiredText(m, "memory")
             if memory.trimmingCharacters(in: .whitespaces).hasPrefix("=") {
                 // Arithmetic: it must compute with every parameter at its default.
-                let defaults = Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
                 if let expanded = try? substitute(memory, defaults) {
                     do {
                         if let mib = try arithmeticValue(expanded), mib < 1 {
@@ -614,7 +616,6 @@ private final class LabLoader {
     /// A regex field; it must compile (with parameter defaults in place of `${name}`).
     func pattern(_ m: MappingReader, _ key: String) -> String? {
         guard let text = optionalText(m, key) else { return nil }
-        let defaults = Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
         if let expanded = try? substitute(text, defaults) {
             do {
                 _ = try NSRegularExpression(pattern: expanded)

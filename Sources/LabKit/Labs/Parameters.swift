@@ -75,6 +75,11 @@ public func arithmeticValue(_ text: String) throws -> Double? {
     }
 }
 
+/// A plain number or `= arithmetic`; nil when the text is neither.
+public func numberValue(_ text: String) throws -> Double? {
+    try arithmeticValue(text) ?? Double(text.trimmingCharacters(in: .whitespaces))
+}
+
 extension Step {
     /// The step with every `${name}` in its text fields replaced (nested steps included),
     /// done just before the step runs so one lab serves every parameter combination.

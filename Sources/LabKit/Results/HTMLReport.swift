@@ -90,12 +90,7 @@ public struct HTMLReport: Sendable {
             html.raw("</h3>\n")
             html.element("p", plot.caption, class: "caption")
             html.raw("\n")
-            if !plot.fixed.isEmpty {
-                html.raw("<p class=\"fixed\">Fixed: ")
-                html.raw(plot.fixed.sorted { $0.key < $1.key }
-                    .map { "<code>\(escapeMarkup($0.key))=\(escapeMarkup($0.value))</code>" }.joined(separator: " "))
-                html.raw("</p>\n")
-            }
+            Self.parameterLine("Fixed:", plot.fixed, into: &html)
             html.raw(Self.svg(plot, id: "exp-\(index)-m-\(m + 1)"))
             if plot.series.count > 1 {
                 html.raw("<ul class=\"legend\">\n")
@@ -118,15 +113,19 @@ public struct HTMLReport: Sendable {
         html.raw("</section>\n")
     }
 
+    /// `<p class="fixed">LABEL <code>a=1</code> ...</p>`, nothing when there are no parameters.
+    private static func parameterLine(_ label: String, _ parameters: [String: String], into html: inout HTMLWriter) {
+        guard !parameters.isEmpty else { return }
+        html.raw("<p class=\"fixed\">\(label) ")
+        html.raw(parameters.sorted { $0.key < $1.key }
+            .map { "<code>\(escapeMarkup($0.key))=\(escapeMarkup($0.value))</code>" }.joined(separator: " "))
+        html.raw("</p>\n")
+    }
+
     private func renderTable(into html: inout HTMLWriter) {
         let table = ResultsTable(measurements)
         html.raw("<section class=\"card runs\" id=\"runs\">\n<h2>All runs</h2>\n")
-        if !table.constantParameters.isEmpty {
-            html.raw("<p class=\"fixed\">Same in every run: ")
-            html.raw(table.constantParameters.sorted { $0.key < $1.key }
-                .map { "<code>\(escapeMarkup($0.key))=\(escapeMarkup($0.value))</code>" }.joined(separator: " "))
-            html.raw("</p>\n")
-        }
+        Self.parameterLine("Same in every run:", table.constantParameters, into: &html)
         let headers = table.displayHeaders
         let numeric = Set([0, 2 + table.variedParameters.count])
             .union((0..<table.measurementColumns.count).map { 3 + table.variedParameters.count + $0 })

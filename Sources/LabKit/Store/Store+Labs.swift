@@ -241,10 +241,11 @@ extension Store {
     }
 
     /// Measurements of an instance (optionally one experiment), in the order taken.
-    public func measurements(instance: String, experiment: String? = nil) throws -> [Measurement] {
+    public func measurements(instance: String, experiment: String? = nil, run: Int64? = nil) throws -> [Measurement] {
         try db.read { db in
             var request = MeasurementRecord.filter(Column("instance") == instance)
             if let experiment { request = request.filter(Column("experiment") == experiment) }
+            if let run { request = request.filter(Column("run") == run) }
             return try request.order(Column("id")).fetchAll(db).map { r in
                 Measurement(runID: r.run, experiment: r.experiment, name: r.name, value: r.value, unit: r.unit,
                             parameters: decodeJSON(r.parameters),
