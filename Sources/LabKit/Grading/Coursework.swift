@@ -34,8 +34,7 @@ public struct Coursework: Sendable {
     /// What the store holds about an instance, as the grader sees it.
     public func evidence(lab: LabSpec, instance: InstanceRecord, student: String, answers: [String: String],
                          artifacts: [String: Data]) throws -> Evidence {
-        var parameters: [String: String] = [:]
-        for p in lab.parameters { parameters[p.name] = p.defaultValue }
+        var parameters = lab.defaultValues
         parameters.merge(instance.fixed) { $1 }
         return Evidence(lab: lab.name, student: student, parameters: parameters,
                         runs: try store.runs(instance: instance.id).map(RunSummary.init),

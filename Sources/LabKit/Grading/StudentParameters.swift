@@ -29,7 +29,7 @@ public enum StudentParameters {
 
     /// Every parameter of `lab` as `student` runs it: defaults, then the per-student values.
     public static func parameters(lab: LabSpec, student: String, secret: Data) -> [String: String] {
-        var values = Dictionary(lab.parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+        var values = lab.defaultValues
         values.merge(derive(lab: lab, student: student, secret: secret)) { _, derived in derived }
         return values
     }

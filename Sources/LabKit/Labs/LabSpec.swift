@@ -38,6 +38,10 @@ public struct LabSpec: Sendable, Equatable {
     public func vm(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
     public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+    /// Every parameter at its default value.
+    public var defaultValues: [String: String] {
+        Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+    }
 
     /// The measure names of an experiment in the order the lab declares them.
     public func measureNames(of experiment: String) -> [String] {
