@@ -2,7 +2,7 @@
 # Run as root on Debian 12 (setup installs packages and starts libvirtd).
 SWIFT ?= swift
 
-.PHONY: demo test bench setup stop build
+.PHONY: demo test bench setup stop build docs
 
 ## Start a guest from the base image and drive it (the main job).
 demo: build
@@ -28,3 +28,9 @@ stop:
 ## Build output goes to stderr: stdout is for results.
 build: setup
 	$(SWIFT) build >&2
+
+## Regenerate the documents vmlab generates (tests fail when a committed copy is stale).
+docs:
+	$(SWIFT) build >&2
+	.build/debug/vmlab lab schema > docs/lab.schema.json
+	.build/debug/vmlab lab reference --update docs/lab-authoring.md

@@ -5,7 +5,7 @@ import Testing
 /// A lab, a rubric and evidence shared by the grading tests.
 enum GradingFixture {
     static func measure(_ name: String, _ unit: String = "n") -> Step {
-        .measure(MeasureSpec(name: name, unit: unit,
+        .measure(MeasureStep(name: name, unit: unit,
                              source: .command(vm: "box", command: "true", extract: .number, timeoutSeconds: 10)))
     }
 

@@ -20,7 +20,7 @@ struct GradingReferenceSolutionTests {
             """)
         let solution = try ReferenceSolution.load(url)
         #expect(solution.artifacts == ["ruleset.nft": Data("table inet filter {}\n".utf8)])
-        #expect(solution.runs.map(\.sets) == [["firewall=on"]])
+        #expect(solution.runs.map(\.request.settings) == [[ParameterSetting("firewall", "on")]])
     }
 
     @Test func noArtifactsByDefault() throws {

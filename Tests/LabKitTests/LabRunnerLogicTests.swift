@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import LabKit
 
-/// The runner's pure pieces: names that cannot collide, isolated network XML, how a
-/// measure step turns a command's output into a number, and the run/measurement records.
+/// The runner's pure pieces: names that cannot collide, isolated network XML, and the
+/// run/measurement records.
 struct LabNamingTests {
     @Test func bridgeNamesFitTheKernelLimit() {
         for _ in 0..<200 {
@@ -43,44 +43,6 @@ struct LabNamingTests {
         #expect(!xml.contains("<forward"), "no forward mode: nothing leaves the bridge")
         #expect(!xml.contains("<ip"), "no host address: the host is not on the lab network")
         #expect(!xml.contains("<dhcp"))
-    }
-}
-
-struct MeasureExtractionTests {
-    func result(_ out: String, exit: Int32 = 0, err: String = "") -> ExecResult {
-        ExecResult(exitCode: exit, signal: nil, stdout: Data(out.utf8), stderr: Data(err.utf8))
-    }
-
-    @Test func plainNumber() throws {
-        #expect(try LabSession.extract(.number, from: result(" 182.5\n"), measure: "m", vm: "box") == 182.5)
-    }
-
-    @Test func plainNumberFailsOnTextOrStatus() {
-        #expect(throws: VMLabError.self) { try LabSession.extract(.number, from: result("n/a"), measure: "m", vm: "box") }
-        #expect(throws: VMLabError.self) { try LabSession.extract(.number, from: result("3", exit: 1), measure: "m", vm: "box") }
-    }
-
-    @Test func regexCaptureGroup() throws {
-        let r = result("real 0m1.5s\nops: 172 bogo-ops/s\n")
-        #expect(try LabSession.extract(.regex("ops: ([0-9.]+)"), from: r, measure: "m", vm: "box") == 172)
-        #expect(try LabSession.extract(.regex("[0-9]+"), from: r, measure: "m", vm: "box") == 0)
-        #expect(throws: VMLabError.self) { try LabSession.extract(.regex("nothing (\\d+)"), from: r, measure: "m", vm: "box") }
-    }
-
-    @Test func matchesIsOneOrZeroAndSeesStderr() throws {
-        #expect(try LabSession.extract(.matches("recovery complete"), from: result("EXT4-fs (vdb): recovery complete"), measure: "m", vm: "b") == 1)
-        #expect(try LabSession.extract(.matches("recovery complete"), from: result("mounted"), measure: "m", vm: "b") == 0)
-        #expect(try LabSession.extract(.matches("denied"), from: result("", exit: 1, err: "permission denied"), measure: "m", vm: "b") == 1)
-    }
-
-    @Test func exitCodeIsTheValue() throws {
-        #expect(try LabSession.extract(.exitCode, from: result("", exit: 4), measure: "m", vm: "b") == 4)
-        #expect(try LabSession.extract(.exitCode, from: result("", exit: 0), measure: "m", vm: "b") == 0)
-    }
-
-    @Test func describeNamesTheVMAndAction() {
-        #expect(LabSession.describe(.crash(vm: "box")) == "box: power cut")
-        #expect(LabSession.describe(.parallel([.start(vm: "a"), .start(vm: "b")])) == "parallel: a: start | b: start")
     }
 }
 
@@ -155,16 +117,13 @@ struct PinningAndCPUTimeTests {
     }
 
     @Test func cpuTimeMeasureSubstitutesItsStep() throws {
-        let step = Step.measure(MeasureSpec(name: "hog_cpu", unit: "s",
+        let step = Step.measure(MeasureStep(name: "hog_cpu", unit: "s",
                                             source: .cpuTime(vm: "hog", during: .exec(vm: "hog", command: "sleep ${t}",
                                                                                       timeoutSeconds: 60, allowFailure: false))))
         #expect(step.vms == ["hog", "hog"])
-        guard case .measure(let m) = try step.substituted(["t": "3"]), case let .cpuTime(vm, during) = m.source,
-              case let .exec(_, command, _, _) = during else {
-            Issue.record("substitution changed the step's shape")
-            return
-        }
-        #expect(vm == "hog")
-        #expect(command == "sleep 3")
+        let m = try #require(try step.substituted(["t": "3"]).as(MeasureStep.self))
+        let source = try #require(m.source as? CPUTimeMeasure)
+        #expect(source.vm == "hog")
+        #expect(source.during.as(ExecStep.self)?.command == "sleep 3")
     }
 }

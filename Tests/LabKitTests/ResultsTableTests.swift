@@ -213,9 +213,9 @@ struct ResultsTableTests {
 
     @Test func theLabsDeclarationOrderFixesColumnsOfParallelMeasures() throws {
         func command(_ name: String, _ vm: String) -> Step {
-            .measure(MeasureSpec(name: name, unit: "MiB", source: .command(vm: vm, command: "x", extract: .number, timeoutSeconds: 9)))
+            .measure(MeasureStep(name: name, unit: "MiB", source: .command(vm: vm, command: "x", extract: .number, timeoutSeconds: 9)))
         }
-        let total = Step.measure(MeasureSpec(name: "total", unit: "MiB", source: .expression(try Expression("a + b"))))
+        let total = Step.measure(MeasureStep(name: "total", unit: "MiB", source: .expression(try Expression("a + b"))))
         let lab = LabSpec(name: "x", title: "t", summary: "s", image: "base", parameters: [], networks: [],
                           vms: [VMSpec(name: "g1"), VMSpec(name: "g2")], setup: [],
                           experiments: [ExperimentSpec(name: "e", steps: [.parallel([command("a", "g1"), command("b", "g2")]), total])],

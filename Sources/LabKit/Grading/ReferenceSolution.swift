@@ -8,11 +8,8 @@ import Foundation
 public struct ReferenceSolution: Sendable, Equatable {
     public struct Run: Sendable, Equatable {
         public var experiment: String
-        /// `name=value` pairs, as `vmlab run --set` takes them.
-        public var sets: [String]
-        /// `name=v1,v2` pairs, as `vmlab run --sweep` takes them.
-        public var sweeps: [String]
-        public var repetitions: Int
+        /// The values, sweeps and repetitions of the run, as `vmlab run` takes them.
+        public var request: RunRequest
     }
 
     public var runs: [Run]
@@ -25,18 +22,19 @@ public struct ReferenceSolution: Sendable, Equatable {
         var runs: [Run] = []
         for item in top.mappingList("runs") {
             let experiment = item.string("experiment", required: true) ?? ""
-            let sets = item.stringMap("set").map { "\($0.key)=\($0.value)" }
-            var sweeps: [String] = []
+            let settings = item.stringMap("set").map { ParameterSetting($0.key, $0.value) }
+            var sweeps: [ParameterSweep] = []
             if let sweep = item.mapping("sweep") {
                 for key in sweep.keys {
                     let values = sweep.stringList(key)
                     if values.isEmpty { sweep.fail(key, "list at least one value") }
-                    sweeps.append("\(key)=\(values.joined(separator: ","))")
+                    sweeps.append(ParameterSweep(key, values))
                 }
             }
-            let repetitions = item.int("repeat", range: 1...100) ?? 1
+            let repetitions = item.int("repeat", range: 1...LabSpec.maxRepetitions) ?? 1
             item.finish()
-            runs.append(Run(experiment: experiment, sets: sets, sweeps: sweeps, repetitions: repetitions))
+            runs.append(Run(experiment: experiment,
+                            request: RunRequest(settings: settings, sweeps: sweeps, repetitions: repetitions)))
         }
         if runs.isEmpty { top.fail("runs", "list the runs a perfect student makes") }
         var answers: [String: String] = [:]

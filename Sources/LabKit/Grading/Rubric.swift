@@ -466,18 +466,7 @@ private final class RubricLoader {
     }
 
     func measureNames(_ experiment: ExperimentSpec) -> Set<String> {
-        func names(_ steps: [Step]) -> [String] {
-            steps.flatMap { step -> [String] in
-                switch step {
-                case .measure(let m):
-                    if case .duration(let inner) = m.source { return [m.name] + names([inner]) }
-                    return [m.name]
-                case .parallel(let inner): return names(inner)
-                default: return []
-                }
-            }
-        }
-        return Set(names(experiment.steps))
+        Set(LabSpec.measureNames(of: experiment.steps))
     }
 }
 

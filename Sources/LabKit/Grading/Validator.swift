@@ -71,8 +71,7 @@ public struct Validator: Sendable {
                 guard let experiment = lab.experiment(run.experiment) else {
                     throw VMLabError(.invalidInput, "solution runs experiment '\(run.experiment)', which the lab lacks")
                 }
-                let plans = try LabSpec.plan(for: lab, sets: run.sets, sweeps: run.sweeps, repeat: run.repetitions,
-                                             studentValues: fixed)
+                let plans = try lab.plan(run.request, studentValues: fixed)
                 let records = try await runner.run(lab, instance: instance, experiment: experiment, plans: plans)
                 if let failed = records.first(where: { $0.status == .failed }) {
                     throw VMLabError(.failed, "reference run \(failed.id ?? 0) failed: \(failed.error ?? "")")

@@ -43,7 +43,7 @@ public struct LabRunner: Sendable {
             try await session.bootAll()
             if !lab.setup.isEmpty {
                 progress("\(lab.name): setup (\(lab.setup.count) steps)")
-                let values = try LabSpec.plan(for: lab, sets: [], sweeps: [], repeat: 1, studentValues: fixedParameters)[0].parameters
+                let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
                 try await session.execute(lab.setup, values: values, run: nil)
             }
             for artifact in lab.artifacts {

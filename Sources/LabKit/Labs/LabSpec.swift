@@ -45,18 +45,15 @@ public struct LabSpec: Sendable, Equatable {
 
     /// The measure names of an experiment in the order the lab declares them.
     public func measureNames(of experiment: String) -> [String] {
-        func names(_ step: Step) -> [String] {
-            switch step {
-            case .parallel(let steps): return steps.flatMap(names)
-            case .measure(let m):
-                switch m.source {
-                case .duration(let inner), .cpuTime(_, let inner): return names(inner) + [m.name]
-                case .command, .expression: return [m.name]
-                }
-            default: return []
-            }
+        self.experiment(experiment).map { Self.measureNames(of: $0.steps) } ?? []
+    }
+
+    /// The measure names of `steps`, nested steps first (a timed step's own measures come
+    /// before the timing).
+    public static func measureNames(of steps: [Step]) -> [String] {
+        steps.flatMap { step in
+            measureNames(of: step.body.nested) + (step.as(MeasureStep.self).map { [$0.name] } ?? [])
         }
-        return self.experiment(experiment)?.steps.flatMap(names) ?? []
     }
 
     /// `measurements` run by run and, within a run, in the order the lab declares its
@@ -209,115 +206,5 @@ public struct ExperimentSpec: Sendable, Equatable {
         self.description = description
         self.revertBeforeRun = revertBeforeRun
         self.steps = steps
-    }
-}
-
-/// One step of a setup or an experiment. Text fields may hold `${parameter}` references,
-/// substituted just before the step runs.
-public indirect enum Step: Sendable, Equatable {
-    /// Run a shell command line (`sh -c`) in a VM; a non-zero exit fails the run unless `allowFailure`.
-    case exec(vm: String, command: String, timeoutSeconds: Int, allowFailure: Bool)
-    /// virDomainDestroy: the power cut, nothing flushed.
-    case crash(vm: String)
-    /// Start a VM and wait for its agent.
-    case start(vm: String)
-    /// Clean power-off through the agent.
-    case shutdown(vm: String)
-    /// Wait until the VM's agent answers.
-    case waitForAgent(vm: String, timeoutSeconds: Int)
-    case snapshot(vm: String, name: String)
-    case revert(vm: String, name: String)
-    /// Runtime CPU tuning; nil fields are left as they are. Values may be `${param}` text.
-    case setCPU(vm: String, shares: String?, period: String?, quota: String?)
-    /// Balloon target (`memory`) in MiB text, may be `${param}`.
-    case setMemory(vm: String, mebibytes: String)
-    case link(vm: String, nic: Int, up: Bool)
-    /// Host file (relative to the lab folder) into the guest.
-    case copyIn(vm: String, from: String, to: String)
-    /// Guest file out to the run's artifacts, under `name`.
-    case copyOut(vm: String, from: String, name: String)
-    /// Host time: seconds, `${param}` or `= arithmetic` (after substitution).
-    case sleep(seconds: String)
-    /// Steps started together; the group ends when all have.
-    case parallel([Step])
-    case measure(MeasureSpec)
-
-    /// The VMs a step touches (for validation).
-    public var vms: [String] {
-        switch self {
-        case let .exec(vm, _, _, _), let .crash(vm), let .start(vm), let .shutdown(vm), let .waitForAgent(vm, _),
-             let .snapshot(vm, _), let .revert(vm, _), let .setCPU(vm, _, _, _), let .setMemory(vm, _),
-             let .link(vm, _, _), let .copyIn(vm, _, _), let .copyOut(vm, _, _):
-            return [vm]
-        case .sleep:
-            return []
-        case .parallel(let steps):
-            return steps.flatMap(\.vms)
-        case .measure(let m):
-            switch m.source {
-            case let .command(vm, _, _, _): return [vm]
-            case .duration(let step): return step.vms
-            case let .cpuTime(vm, step): return [vm] + step.vms
-            case .expression: return []
-            }
-        }
-    }
-
-    /// The step's kind as written in lab.yaml.
-    public var kind: String {
-        switch self {
-        case .exec: "exec"
-        case .crash: "crash"
-        case .start: "start"
-        case .shutdown: "shutdown"
-        case .waitForAgent: "wait-for-agent"
-        case .snapshot: "snapshot"
-        case .revert: "revert"
-        case .setCPU: "set-cpu"
-        case .setMemory: "set-memory"
-        case .link: "link"
-        case .copyIn: "copy-in"
-        case .copyOut: "copy-out"
-        case .sleep: "sleep"
-        case .parallel: "parallel"
-        case .measure: "measure"
-        }
-    }
-}
-
-/// A named value recorded from a run.
-public struct MeasureSpec: Sendable, Equatable {
-    public enum Extract: Sendable, Equatable {
-        /// The trimmed output is the number.
-        case number
-        /// The first capture group of the regex (or the whole match) is the number.
-        case regex(String)
-        /// 1 when the output matches the regex, else 0.
-        case matches(String)
-        /// The command's exit status is the value.
-        case exitCode
-    }
-
-    public enum Source: Sendable, Equatable {
-        /// Run a command in a VM and extract the value from its output.
-        case command(vm: String, command: String, extract: Extract, timeoutSeconds: Int)
-        /// The host-side wall time of a step, in seconds.
-        case duration(Step)
-        /// The vCPU time (seconds) a VM was given by the host while a step ran: contention
-        /// seen from the host, which works under TCG where guests report no steal time.
-        case cpuTime(vm: String, during: Step)
-        /// Arithmetic over measures taken earlier in the same run and the run's parameters
-        /// (`swap_a + swap_b`): an aggregate gets its own column and plot.
-        case expression(Expression)
-    }
-
-    public var name: String
-    public var unit: String
-    public var source: Source
-
-    public init(name: String, unit: String, source: Source) {
-        self.name = name
-        self.unit = unit
-        self.source = source
     }
 }

@@ -80,64 +80,6 @@ public func numberValue(_ text: String) throws -> Double? {
     try arithmeticValue(text) ?? Double(text.trimmingCharacters(in: .whitespaces))
 }
 
-extension Step {
-    /// The step with every `${name}` in its text fields replaced (nested steps included),
-    /// done just before the step runs so one lab serves every parameter combination.
-    public func substituted(_ values: [String: String]) throws -> Step {
-        func s(_ text: String) throws -> String { try substitute(text, values) }
-        switch self {
-        case let .exec(vm, command, timeout, allowFailure):
-            return .exec(vm: try s(vm), command: try s(command), timeoutSeconds: timeout, allowFailure: allowFailure)
-        case .crash(let vm):
-            return .crash(vm: try s(vm))
-        case .start(let vm):
-            return .start(vm: try s(vm))
-        case .shutdown(let vm):
-            return .shutdown(vm: try s(vm))
-        case let .waitForAgent(vm, timeout):
-            return .waitForAgent(vm: try s(vm), timeoutSeconds: timeout)
-        case let .snapshot(vm, name):
-            return .snapshot(vm: try s(vm), name: try s(name))
-        case let .revert(vm, name):
-            return .revert(vm: try s(vm), name: try s(name))
-        case let .setCPU(vm, shares, period, quota):
-            return .setCPU(vm: try s(vm), shares: try shares.map(s), period: try period.map(s), quota: try quota.map(s))
-        case let .setMemory(vm, mebibytes):
-            return .setMemory(vm: try s(vm), mebibytes: try s(mebibytes))
-        case let .link(vm, nic, up):
-            return .link(vm: try s(vm), nic: nic, up: up)
-        case let .copyIn(vm, from, to):
-            return .copyIn(vm: try s(vm), from: try s(from), to: try s(to))
-        case let .copyOut(vm, from, name):
-            return .copyOut(vm: try s(vm), from: try s(from), name: try s(name))
-        case .sleep(let seconds):
-            return .sleep(seconds: try s(seconds))
-        case .parallel(let steps):
-            return .parallel(try steps.map { try $0.substituted(values) })
-        case .measure(let m):
-            let source: MeasureSpec.Source
-            switch m.source {
-            case let .command(vm, command, extract, timeout):
-                let e: MeasureSpec.Extract
-                switch extract {
-                case .number: e = .number
-                case .exitCode: e = .exitCode
-                case .regex(let r): e = .regex(try s(r))
-                case .matches(let r): e = .matches(try s(r))
-                }
-                source = .command(vm: try s(vm), command: try s(command), extract: e, timeoutSeconds: timeout)
-            case .duration(let step):
-                source = .duration(try step.substituted(values))
-            case let .cpuTime(vm, step):
-                source = .cpuTime(vm: vm, during: try step.substituted(values))
-            case .expression:
-                source = m.source
-            }
-            return .measure(MeasureSpec(name: try s(m.name), unit: try s(m.unit), source: source))
-        }
-    }
-}
-
 /// One run of an experiment: the value of every lab parameter, and which repetition it is.
 public struct RunPlan: Sendable, Equatable {
     /// Every parameter of the lab, by name, as text ready for `${name}`.
@@ -151,18 +93,54 @@ public struct RunPlan: Sendable, Equatable {
     }
 }
 
+/// A value the person running an experiment gives one parameter for every run.
+public struct ParameterSetting: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Values of one parameter to run the experiment with, one run per value.
+public struct ParameterSweep: Sendable, Equatable {
+    public var name: String
+    public var values: [String]
+
+    public init(_ name: String, _ values: [String]) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// What a person asks of an experiment: fixed values, swept values and repetitions.
+public struct RunRequest: Sendable, Equatable {
+    public var settings: [ParameterSetting]
+    public var sweeps: [ParameterSweep]
+    public var repetitions: Int
+
+    public init(settings: [ParameterSetting] = [], sweeps: [ParameterSweep] = [], repetitions: Int = 1) {
+        self.settings = settings
+        self.sweeps = sweeps
+        self.repetitions = repetitions
+    }
+}
+
 extension LabSpec {
-    /// The runs `vmlab run LAB EXP --set k=v --sweep k=a,b --repeat N` asks for: defaults,
-    /// overridden by the student's values, then by `sets`; one run per combination of the
-    /// `sweeps` (first sweep varies slowest), each repeated `repeat` times in a row.
-    /// Everything is checked before anything runs, so a typo costs no VM time.
-    public static func plan(for lab: LabSpec, sets: [String], sweeps: [String], repeat: Int,
-                            studentValues: [String: String] = [:]) throws -> [RunPlan] {
-        guard (1...100).contains(`repeat`) else {
-            throw VMLabError(.invalidInput, "--repeat \(`repeat`): give a count from 1 to 100")
+    public static let maxRepetitions = 100
+
+    /// The runs `request` asks for: defaults, overridden by the student's values, then by
+    /// the settings; one run per combination of the sweeps (first sweep varies slowest),
+    /// each repeated in a row. Everything is checked before anything runs, so a typo costs
+    /// no VM time.
+    public func plan(_ request: RunRequest, studentValues: [String: String] = [:]) throws -> [RunPlan] {
+        guard (1...Self.maxRepetitions).contains(request.repetitions) else {
+            throw VMLabError(.invalidInput, "\(request.repetitions) repetitions: give a count from 1 to \(Self.maxRepetitions)")
         }
         var values: [String: String] = [:]
-        for p in lab.parameters {
+        for p in parameters {
             values[p.name] = p.defaultValue
             if let student = studentValues[p.name] {
                 if let problem = p.problem(with: student) {
@@ -172,63 +150,54 @@ extension LabSpec {
             }
         }
 
-        var given: [String: String] = [:]  // parameter -> the option that set it, for duplicate messages
-        func parameter(_ option: String, _ argument: String) throws -> (ParameterSpec, String) {
-            guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
-                let form = option == "--sweep" ? "NAME=VALUE1,VALUE2,..." : "NAME=VALUE"
-                throw VMLabError(.invalidInput, "\(option) \(argument): expected \(form)")
-            }
-            let name = String(argument[..<eq])
-            guard let p = lab.parameter(name) else {
-                let known = lab.parameters.map(\.name).joined(separator: ", ")
-                throw VMLabError(.invalidInput, "\(option) \(argument): lab \(lab.name) has no parameter '\(name)' "
+        var given: Set<String> = []
+        func overridable(_ name: String) throws -> ParameterSpec {
+            guard let p = parameter(name) else {
+                let known = parameters.map(\.name).joined(separator: ", ")
+                throw VMLabError(.invalidInput, "lab \(self.name) has no parameter '\(name)' "
                                  + (known.isEmpty ? "(it has no parameters)" : "(parameters: \(known))"))
             }
             if p.perStudent {
-                throw VMLabError(.invalidInput, "\(option) \(argument): \(name) is set per student and cannot be overridden")
+                throw VMLabError(.invalidInput, "parameter \(name) is set per student and cannot be overridden")
             }
-            if let earlier = given[name] {
-                throw VMLabError(.invalidInput, "\(option) \(argument): \(name) is already given by \(earlier); give it once")
+            guard given.insert(name).inserted else {
+                throw VMLabError(.invalidInput, "parameter \(name) is given more than once; give it once")
             }
-            given[name] = "\(option) \(argument)"
-            return (p, String(argument[argument.index(after: eq)...]))
+            return p
         }
 
-        for argument in sets {
-            let (p, value) = try parameter("--set", argument)
-            if let problem = p.problem(with: value) {
-                throw VMLabError(.invalidInput, "--set \(argument): \(problem)")
+        for setting in request.settings {
+            let p = try overridable(setting.name)
+            if let problem = p.problem(with: setting.value) {
+                throw VMLabError(.invalidInput, "parameter \(p.name)=\(setting.value): \(problem)")
             }
-            values[p.name] = value
+            values[p.name] = setting.value
         }
 
-        var axes: [(name: String, values: [String])] = []
-        for argument in sweeps {
-            let (p, list) = try parameter("--sweep", argument)
-            let items = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            if list.isEmpty || items.contains(where: \.isEmpty) {
-                throw VMLabError(.invalidInput, "--sweep \(argument): list values separated by commas, none empty")
+        for sweep in request.sweeps {
+            let p = try overridable(sweep.name)
+            if sweep.values.isEmpty || sweep.values.contains(where: \.isEmpty) {
+                throw VMLabError(.invalidInput, "parameter \(p.name): sweep over one or more values, none empty")
             }
-            for item in items {
-                if let problem = p.problem(with: item) {
-                    throw VMLabError(.invalidInput, "--sweep \(argument): \(problem)")
+            for value in sweep.values {
+                if let problem = p.problem(with: value) {
+                    throw VMLabError(.invalidInput, "parameter \(p.name)=\(value) of the sweep: \(problem)")
                 }
             }
-            axes.append((p.name, items))
         }
 
         var combinations: [[String: String]] = [values]
-        for axis in axes {
+        for sweep in request.sweeps {
             combinations = combinations.flatMap { base in
-                axis.values.map { value in
+                sweep.values.map { value in
                     var next = base
-                    next[axis.name] = value
+                    next[sweep.name] = value
                     return next
                 }
             }
         }
         return combinations.flatMap { combination in
-            (0..<`repeat`).map { RunPlan(parameters: combination, repetition: $0) }
+            (0..<request.repetitions).map { RunPlan(parameters: combination, repetition: $0) }
         }
     }
 }

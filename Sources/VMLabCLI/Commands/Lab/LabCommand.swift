@@ -6,7 +6,7 @@ import LabKit
 struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Start, inspect, reset and stop labs.",
-        subcommands: [List.self, Show.self, Start.self, Status.self, Reset.self, Stop.self])
+        subcommands: [List.self, Show.self, Start.self, Status.self, Reset.self, Stop.self, Schema.self, Reference.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the course's labs.")

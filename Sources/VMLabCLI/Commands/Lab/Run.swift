@@ -23,7 +23,9 @@ struct Run: AsyncParsableCommand {
         }
         let runner = try global.runner()
         let instance = try global.activeInstance(lab, store: runner.store)
-        let plans = try LabSpec.plan(for: spec, sets: sets, sweeps: sweeps, repeat: repetitions, studentValues: instance.fixed)
+        let request = RunRequest(settings: try sets.map(ParameterArgument.setting), sweeps: try sweeps.map(ParameterArgument.sweep),
+                                 repetitions: repetitions)
+        let plans = try spec.plan(request, studentValues: instance.fixed)
         let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans)
         let ids = Set(runs.compactMap(\.id))
         let measured = try runner.store.measurements(instance: instance.id, experiment: experiment).filter { ids.contains($0.runID) }
