@@ -1,7 +1,5 @@
 import Crypto
 import Foundation
-import Guestfs
-import Libvirt
 
 /// The student and instructor sides of grading, over real labs: evidence from the store,
 /// submissions with artifacts collected from the guests, and replays in fresh guests.
@@ -42,29 +40,13 @@ public struct Coursework: Sendable {
                         answers: answers, artifacts: artifacts)
     }
 
-    /// The lab's declared artifacts, from the running guests through the agent, or from the
-    /// disk with libguestfs when a guest is down. A file that does not exist is left out.
+    /// The lab's declared artifacts, from the guests as they are now (running or not). A
+    /// file that does not exist is left out.
     public func collectArtifacts(lab: LabSpec, instance: InstanceRecord) async throws -> [String: Data] {
         var collected: [String: Data] = [:]
         for artifact in lab.artifacts {
-            let domain = try runner.domain(of: instance, vm: artifact.vm)
-            if try domain.isActive() {
-                let agent = try runner.agent(of: instance, vm: artifact.vm)
-                if let data = try? await offPool({ try agent.readFile(artifact.path) }) { collected[artifact.name] = data }
-            } else {
-                let disk = runner.instanceDirectory(instance.id).appendingPathComponent("\(artifact.vm).qcow2").path
-                let path = artifact.path
-                // The guest's own domain says whether KVM works here (the probe's verdict):
-                // libguestfs's appliance would hang trying KVM where it does not.
-                let kvm = (try? domain.xmlDescription(inactive: true))?.contains("<domain type='kvm'") == true
-                let data: [UInt8]? = try await offPool {
-                    let image = try GuestImage(disks: [.init(path: disk, format: "qcow2", readOnly: true)],
-                                               accelerator: kvm ? .automatic : .softwareOnly)
-                    defer { image.close() }
-                    try image.mount("/dev/sda", readOnly: true)
-                    return try image.exists(path) ? try image.readFile(path) : nil
-                }
-                if let data { collected[artifact.name] = Data(data) }
+            if let data = try await runner.readGuestFile(of: instance, vm: artifact.vm, path: artifact.path) {
+                collected[artifact.name] = data
             }
         }
         return collected

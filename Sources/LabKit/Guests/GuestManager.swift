@@ -27,6 +27,11 @@ public struct GuestManager: Sendable {
         self.progress = progress
     }
 
+    /// Connects to libvirt at `uri` (see `LibvirtHost.uri`).
+    public init(home: VMLabHome, store: Store, uri: String, progress: @escaping Progress = { _ in }) throws {
+        self.init(home: home, store: store, connection: try LibvirtHost.connect(uri), progress: progress)
+    }
+
     // MARK: lifecycle
 
     /// Creates the overlay and defines the domain; does not start it.
@@ -148,12 +153,12 @@ public struct GuestManager: Sendable {
     }
 
     /// Opens the guest's serial console.
-    public func console(_ name: String) throws -> ConsoleStream {
+    public func console(_ name: String) throws -> GuestConsole {
         let domain = try self.domain(name)
         guard try domain.isActive() else {
             throw VMLabError(.invalidState, "guest '\(name)' is not running; start it with `vmlab vm start \(name)`")
         }
-        return try domain.openConsole()
+        return GuestConsole(stream: try domain.openConsole())
     }
 
     // MARK: snapshots

@@ -18,6 +18,11 @@ public struct LabRunner: Sendable {
         self.progress = progress
     }
 
+    /// Connects to libvirt at `uri` (see `LibvirtHost.uri`).
+    public init(home: VMLabHome, store: Store, uri: String, progress: @escaping Progress = { _ in }) throws {
+        self.init(home: home, store: store, connection: try LibvirtHost.connect(uri), progress: progress)
+    }
+
     // MARK: start
 
     /// Creates networks, disks and guests, boots them, gives addresses, runs the setup
@@ -209,6 +214,20 @@ extension LabRunner {
             throw VMLabError(.notFound, "lab \(instance.lab) has no running VM '\(vm)' (domain \(name))")
         }
         return domain
+    }
+
+    /// The serial console of one VM of a started lab.
+    public func console(of instance: InstanceRecord, vm: String) throws -> GuestConsole {
+        GuestConsole(stream: try domain(of: instance, vm: vm).openConsole())
+    }
+
+    /// What libvirt says of each VM of an instance now ("running", "shut off", ... or
+    /// "missing" when the domain is gone).
+    public func vmStates(of instance: InstanceRecord, lab: LabSpec) -> [(vm: String, state: String)] {
+        lab.vms.map { vm in
+            let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm.name)
+            return (vm.name, (try? connection.lookupDomain(named: name)?.state().label) ?? "missing")
+        }
     }
 
     /// The agent client of one VM of a started lab.

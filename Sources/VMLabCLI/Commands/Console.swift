@@ -26,7 +26,7 @@ struct Console: AsyncParsableCommand {
                 if byte == 0x1d { break }   // Ctrl-]
                 _ = try? stream.send([byte])
             }
-            stream.abort()
+            stream.close()
         }
         input.start()
         while true {

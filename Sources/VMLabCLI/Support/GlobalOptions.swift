@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LabKit
-import Libvirt
 
 /// Options every command that touches guests accepts.
 struct GlobalOptions: ParsableArguments {
@@ -18,10 +17,11 @@ struct GlobalOptions: ParsableArguments {
 
     func store() throws -> Store { try Store(home: home) }
 
-    func connection() throws -> Connection { try LibvirtHost.connect(LibvirtHost.uri(flag: connectURI)) }
+    /// `--connect`, else `$LIBVIRT_DEFAULT_URI`, else qemu:///system.
+    var uri: String { LibvirtHost.uri(flag: connectURI) }
 
     func guests() throws -> GuestManager {
-        try GuestManager(home: home, store: store(), connection: connection(), progress: Output.reporter)
+        try GuestManager(home: home, store: store(), uri: uri, progress: Output.reporter)
     }
 
     func accelerator() async throws -> Accelerator {
@@ -61,7 +61,7 @@ extension GlobalOptions {
     func catalog() throws -> LabCatalog { LabCatalog(course: try courseDirectory()) }
 
     func runner() throws -> LabRunner {
-        try LabRunner(home: home, store: store(), connection: connection(), progress: Output.reporter)
+        try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
     }
 
     /// The lab's running instance, or an error saying how to start it.
@@ -92,13 +92,12 @@ extension GlobalOptions {
     }
 
     /// `[guest]` or `[lab, vm]` -> that VM's serial console.
-    func console(for target: [String]) throws -> ConsoleStream {
+    func console(for target: [String]) throws -> GuestConsole {
         switch target.count {
         case 1: return try guests().console(target[0])
         case 2:
             let runner = try runner()
-            let domain = try runner.domain(of: try activeInstance(target[0], store: runner.store), vm: target[1])
-            return try domain.openConsole()
+            return try runner.console(of: try activeInstance(target[0], store: runner.store), vm: target[1])
         default: throw ValidationError("name a guest, or a lab and one of its VMs")
         }
     }

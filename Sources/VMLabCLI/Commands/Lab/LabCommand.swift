@@ -94,8 +94,8 @@ struct LabCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let store = try global.store()
-            let connection = try global.connection()
+            let runner = try global.runner()
+            let store = runner.store
             let instances = try store.activeInstances(lab: lab)
             if instances.isEmpty {
                 Output.progress(lab.map { "lab \($0) is not started" } ?? "no lab is started")
@@ -103,11 +103,9 @@ struct LabCommand: AsyncParsableCommand {
             }
             var rows: [[String]] = []
             for instance in instances {
-                let spec = try? global.catalog().load(instance.lab)
-                for vm in spec?.vms ?? [] {
-                    let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm.name)
-                    let state = (try? connection.lookupDomain(named: name)?.state().label) ?? "missing"
-                    rows.append([instance.lab, instance.id, instance.state.rawValue, vm.name, state,
+                guard let spec = try? global.catalog().load(instance.lab) else { continue }
+                for (vm, state) in runner.vmStates(of: instance, lab: spec) {
+                    rows.append([instance.lab, instance.id, instance.state.rawValue, vm, state,
                                  "\(try store.runs(instance: instance.id).count)"])
                 }
             }
