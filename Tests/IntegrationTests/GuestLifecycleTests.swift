@@ -66,7 +66,7 @@ struct GuestLifecycleTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(seen.contains("CONSOLE-MARK"))
-        console.abort()
+        console.close()
 
         // Snapshot, write a marker, revert: the marker is gone and the agent answers.
         try guests.snapshot(name, as: "baseline")
