@@ -16,14 +16,7 @@ public enum Gradebook {
             rows.append([report.student, shortNumber(total), shortNumber(report.possible), shortNumber(percent)]
                         + cells + [report.rejected ?? ""])
         }
-        return rows.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
-    }
-
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
-            return text
-        }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return CSVWriter.text(rows)
     }
 
     /// A JUnit XML document: one `testsuite` named `suiteName` with a `testcase` per case
