@@ -106,9 +106,7 @@ private final class LabLoader {
     func readArtifacts(_ top: MappingReader) -> [ArtifactSpec] {
         var artifacts: [ArtifactSpec] = []
         for (name, m) in top.namedMappings("artifacts") {
-            let valid = !name.isEmpty && name.count <= 64 && !name.hasPrefix(".") && !name.contains("/")
-                && !name.contains("\\") && !name.contains("..")
-            if !valid { m.failHere(m.path, "artifact names are plain file names (no slashes, not starting with a dot, at most 64 characters)") }
+            if let problem = ArtifactName.problem(name) { m.failHere(m.path, problem) }
             let vm = m.string("vm", required: true) ?? ""
             if !vm.isEmpty, !vms.contains(where: { $0.name == vm }) {
                 m.fail("vm", "no VM '\(vm)' (VMs: \(vms.map(\.name).joined(separator: ", ")))")
@@ -461,9 +459,7 @@ private final class LabLoader {
             let from = requiredText(m, "from")
             checkGuestPath(from, m, "from")
             let name = requiredText(m, "name")
-            if name.contains("/") || name == "." || name == ".." {
-                m.fail("name", "'\(name)' must be a plain file name for the run's artifacts (no '/', not . or ..)")
-            }
+            if !name.isEmpty, let problem = ArtifactName.problem(name) { m.fail("name", problem) }
             guard let vm, !from.isEmpty, !name.isEmpty else { return nil }
             return .copyOut(vm: vm, from: from, name: name)
         case "measure":
