@@ -34,3 +34,4 @@ docs:
 	$(SWIFT) build >&2
 	.build/debug/vmlab lab schema > docs/lab.schema.json
 	.build/debug/vmlab lab reference --update docs/lab-authoring.md
+	.build/debug/vmlab docs commands > docs/commands.md

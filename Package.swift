@@ -4,7 +4,7 @@ import PackageDescription
 /// Layers, bottom up: C modules -> bindings (the only importers of C) -> LabKit core -> CLI.
 let package = Package(
     name: "vmlab",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vmlab", targets: ["vmlab"]),
         .library(name: "LabKit", targets: ["LabKit"]),

@@ -11,7 +11,7 @@ public struct VMLab: AsyncParsableCommand {
         subcommands: [
             Doctor.self, LabCommand.self, Run.self, Results.self, Report.self, Exec.self, Console.self,
             Check.self, Submit.self, Grade.self, Validate.self,
-            VMCommand.self, SnapshotCommand.self, ImageCommand.self, GC.self,
+            VMCommand.self, SnapshotCommand.self, ImageCommand.self, GC.self, DocsCommand.self,
         ])
 
     public init() {}

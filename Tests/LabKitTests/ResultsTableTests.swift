@@ -170,10 +170,10 @@ struct ResultsTableTests {
     }
 
     @Test func csvFieldQuoting() {
-        #expect(ResultsTable.csvField("x") == "x")
-        #expect(ResultsTable.csvField("a,b") == "\"a,b\"")
-        #expect(ResultsTable.csvField("q\"") == "\"q\"\"\"")
-        #expect(ResultsTable.csvField("a\r\nb") == "\"a\r\nb\"")
+        #expect(CSVWriter.field("x") == "x")
+        #expect(CSVWriter.field("a,b") == "\"a,b\"")
+        #expect(CSVWriter.field("q\"") == "\"q\"\"\"")
+        #expect(CSVWriter.field("a\r\nb") == "\"a\r\nb\"")
         #expect(ResultsTable.raw(30) == "30")
         #expect(ResultsTable.raw(0.1342) == "0.1342")
         #expect(ResultsTable.raw(.infinity) == "inf")

@@ -77,4 +77,55 @@ struct SubprocessTests {
         #expect(sh?.hasSuffix("/sh") == true)
         #expect(sh.map { FileManager.default.isExecutableFile(atPath: $0) } == true)
     }
+
+    // MARK: runUntil (`exec` so the process we end is the one that sleeps)
+
+    @Test func runUntilReturnsOnceTheMarkerAppearsAndEndsTheProcess() async throws {
+        let started = ContinuousClock.now
+        let outcome = try await Subprocess.runUntil(marker: "READY", ["sh", "-c", "echo booting; echo READY; exec sleep 30"],
+                                                    timeout: .seconds(20))
+        #expect(outcome.found)
+        #expect(!outcome.exited)
+        #expect(outcome.tail.contains("booting"))
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test func runUntilSeesTheMarkerOnStderr() async throws {
+        let outcome = try await Subprocess.runUntil(marker: "READY", ["sh", "-c", "echo READY >&2; exec sleep 30"],
+                                                    timeout: .seconds(20))
+        #expect(outcome.found)
+    }
+
+    @Test func runUntilReportsAnEarlyExitWithItsOutput() async throws {
+        let outcome = try await Subprocess.runUntil(marker: "READY", ["sh", "-c", "echo 'kernel panic' >&2; exit 1"],
+                                                    timeout: .seconds(20))
+        #expect(!outcome.found)
+        #expect(outcome.exited)
+        #expect(outcome.tail.contains("kernel panic"))
+    }
+
+    @Test func runUntilGivesUpAfterTheTimeout() async throws {
+        let outcome = try await Subprocess.runUntil(marker: "READY", ["sh", "-c", "exec sleep 30"], timeout: .milliseconds(300))
+        #expect(!outcome.found)
+        #expect(!outcome.exited)
+    }
+
+    @Test func runUntilWithAMissingToolIsUnavailable() async throws {
+        let error = await #expect(throws: VMLabError.self) {
+            try await Subprocess.runUntil(marker: "x", ["vmlab-definitely-not-installed-tool"], timeout: .seconds(1))
+        }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test func outputBufferCollectsChunksFromManyThreads() async {
+        let buffer = OutputBuffer()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask { for _ in 0..<100 { buffer.append(Data("x".utf8)) } }
+            }
+        }
+        #expect(buffer.text.count == 800)
+        #expect(buffer.contains("xx"))
+        #expect(!buffer.contains("y"))
+    }
 }

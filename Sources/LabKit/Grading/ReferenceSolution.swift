@@ -43,7 +43,7 @@ public struct ReferenceSolution: Sendable, Equatable {
         if let files = top.mapping("artifacts") {
             for name in files.keys {
                 guard let file = files.string(name) else { continue }
-                if let problem = artifactNameProblem(name) { files.fail(name, problem); continue }
+                if let problem = ArtifactName.problem(name) { files.fail(name, problem); continue }
                 let path = url.deletingLastPathComponent().appendingPathComponent(file)
                 guard let data = FileManager.default.contents(atPath: path.path) else {
                     files.fail(name, "cannot read \(path.path): put the file next to solution.yaml")

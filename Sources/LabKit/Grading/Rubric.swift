@@ -310,7 +310,7 @@ private final class RubricLoader {
             return .answer(AnswerRule(question: question, expect: expect))
         case "artifact":
             let name = k.string("name", required: true)
-            if let name, let problem = artifactNameProblem(name) { k.fail("name", problem) }
+            if let name, let problem = ArtifactName.problem(name) { k.fail("name", problem) }
             let matches = regex(k, "matches"), notMatches = regex(k, "not-matches")
             if !k.keys.contains("matches"), !k.keys.contains("not-matches") {
                 k.failHere(k.path, "give matches, not-matches or both (regular expressions)")
@@ -335,7 +335,7 @@ private final class RubricLoader {
             }
             let apply = k.stringList("apply")
             for (index, name) in apply.enumerated() {
-                if let problem = artifactNameProblem(name) {
+                if let problem = ArtifactName.problem(name) {
                     reader.fail(k.value("apply")?.sequence?[index], "\(k.field("apply"))[\(index)]", problem)
                 }
             }
@@ -478,19 +478,4 @@ func isCheckID(_ id: String) -> Bool {
 /// `[a-z0-9_]+`, at most 64 characters (questions become `answer.QUESTION`).
 func isQuestionID(_ id: String) -> Bool {
     (1...64).contains(id.count) && id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
-}
-
-/// Why `name` cannot be an artifact name, or nil: artifacts become files on the teacher's
-/// machine, so a name must stay one plain, visible file name.
-public func artifactNameProblem(_ name: String) -> String? {
-    if name.isEmpty { return "an artifact name cannot be empty" }
-    if name.count > 64 { return "artifact name '\(name.prefix(64))…' is longer than 64 characters" }
-    if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value)
-        || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
-        return "artifact name \(name.debugDescription) contains control characters"
-    }
-    if name.contains("/") || name.contains("\\") { return "artifact name '\(name)' contains a path separator" }
-    if name.contains("..") { return "artifact name '\(name)' contains '..'" }
-    if name.hasPrefix(".") { return "artifact name '\(name)' starts with '.'" }
-    return nil
 }

@@ -176,7 +176,7 @@ public struct Submission: Codable, Sendable, Equatable {
                                   + "not a finite number")
         }
         for name in artifacts.keys.sorted() {
-            if let problem = artifactNameProblem(name) { throw SubmissionError(problem) }
+            if let problem = ArtifactName.problem(name) { throw SubmissionError(problem) }
             let encoded = artifacts[name]!
             // Checked before decoding: 4 base64 characters carry 3 bytes.
             if encoded.utf8.count / 4 * 3 > limits.maxArtifactBytes + 3 {

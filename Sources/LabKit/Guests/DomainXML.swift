@@ -2,7 +2,7 @@ import Foundation
 
 /// The libvirt domain definition of a vmlab guest: direct kernel boot of the image's
 /// kernel and initrd, a qcow2 overlay as root disk, the agent channel, a balloon and a
-/// serial console. Pure text, so it is unit-tested without libvirt.
+/// serial console. A pure value rendered by the XML writer, so it is unit-tested without libvirt.
 public struct DomainDefinition: Sendable, Equatable {
     public struct Disk: Sendable, Equatable {
         public var path: String
@@ -57,61 +57,65 @@ public struct DomainDefinition: Sendable, Equatable {
         self.owner = owner
     }
 
-    public var xml: String {
-        let disks = self.disks.map { d in
-            """
-                <disk type='file' device='disk'>
-                  <driver name='qemu' type='qcow2' discard='unmap'/>
-                  <source file='\(escapeMarkup(d.path))'/>
-                  <target dev='\(escapeMarkup(d.target))' bus='virtio'/>
-                </disk>
-            """
-        }.joined(separator: "\n")
-        let nics = interfaces.map { nic in
-            """
-                <interface type='network'>
-                  <source network='\(escapeMarkup(nic.network))'/>
-                  <mac address='\(escapeMarkup(nic.mac))'/>
-                  <model type='virtio'/>
-                </interface>
-            """
-        }.joined(separator: "\n")
-        var cpu = accelerator == .kvm ? "\n  <cpu mode='host-model'/>" : ""
-        if let cpuset {
-            let pins = (0..<vcpus).map { "<vcpupin vcpu='\($0)' cpuset='\(escapeMarkup(cpuset))'/>" }.joined()
-            cpu += "\n  <cputune>\(pins)<emulatorpin cpuset='\(escapeMarkup(cpuset))'/></cputune>"
+    public var xml: String { tree.render() }
+
+    /// The definition as an element tree; `xml` renders it.
+    var tree: XMLTree {
+        var devices = disks.map { disk in
+            XMLTree("disk", ["type": "file", "device": "disk"], children: [
+                XMLTree("driver", ["name": "qemu", "type": "qcow2", "discard": "unmap"]),
+                XMLTree("source", ["file": disk.path]),
+                XMLTree("target", ["dev": disk.target, "bus": "virtio"]),
+            ])
         }
-        return """
-        <domain type='\(accelerator.domainType)'>
-          <name>\(escapeMarkup(name))</name>
-          <metadata>
-            <vmlab:guest xmlns:vmlab='urn:vmlab:guest:1' owner='\(escapeMarkup(owner))'/>
-          </metadata>
-          <memory unit='MiB'>\(memoryMiB)</memory>
-          <currentMemory unit='MiB'>\(memoryMiB)</currentMemory>
-          <vcpu placement='static'>\(vcpus)</vcpu>
-          <os>
-            <type arch='x86_64' machine='pc'>hvm</type>
-            <kernel>\(escapeMarkup(kernel))</kernel>
-            <initrd>\(escapeMarkup(initrd))</initrd>
-            <cmdline>\(escapeMarkup(kernelArguments))</cmdline>
-          </os>\(cpu)
-          <features><acpi/></features>
-          <clock offset='utc'/>
-          <on_poweroff>destroy</on_poweroff>
-          <on_reboot>restart</on_reboot>
-          <on_crash>destroy</on_crash>
-          <devices>
-        \(disks)
-        \(nics)
-            <serial type='pty'><target port='0'/></serial>
-            <console type='pty'><target type='serial' port='0'/></console>
-            <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
-            <memballoon model='virtio'><stats period='2'/></memballoon>
-            <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
-          </devices>
-          <seclabel type='static' model='dac' relabel='no'><label>+\(uid):+\(gid)</label></seclabel>
-        </domain>
-        """
+        devices += interfaces.map { nic in
+            XMLTree("interface", ["type": "network"], children: [
+                XMLTree("source", ["network": nic.network]),
+                XMLTree("mac", ["address": nic.mac]),
+                XMLTree("model", ["type": "virtio"]),
+            ])
+        }
+        devices += [
+            XMLTree("serial", ["type": "pty"], children: [XMLTree("target", ["port": "0"])], compact: true),
+            XMLTree("console", ["type": "pty"], children: [XMLTree("target", ["type": "serial", "port": "0"])],
+                    compact: true),
+            XMLTree("channel", ["type": "unix"], children: [
+                XMLTree("target", ["type": "virtio", "name": "org.qemu.guest_agent.0"]),
+            ], compact: true),
+            XMLTree("memballoon", ["model": "virtio"], children: [XMLTree("stats", ["period": "2"])], compact: true),
+            XMLTree("rng", ["model": "virtio"], children: [
+                XMLTree("backend", ["model": "random"], text: "/dev/urandom"),
+            ], compact: true),
+        ]
+        var cpu: [XMLTree] = accelerator == .kvm ? [XMLTree("cpu", ["mode": "host-model"])] : []
+        if let cpuset {
+            let pins = (0..<vcpus).map { XMLTree("vcpupin", ["vcpu": String($0), "cpuset": cpuset]) }
+            cpu.append(XMLTree("cputune", children: pins + [XMLTree("emulatorpin", ["cpuset": cpuset])], compact: true))
+        }
+        return XMLTree("domain", ["type": accelerator.domainType], children: [
+            XMLTree("name", text: name),
+            XMLTree("metadata", children: [
+                XMLTree("vmlab:guest", ["xmlns:vmlab": "urn:vmlab:guest:1", "owner": owner]),
+            ]),
+            XMLTree("memory", ["unit": "MiB"], text: String(memoryMiB)),
+            XMLTree("currentMemory", ["unit": "MiB"], text: String(memoryMiB)),
+            XMLTree("vcpu", ["placement": "static"], text: String(vcpus)),
+            XMLTree("os", children: [
+                XMLTree("type", ["arch": "x86_64", "machine": "pc"], text: "hvm"),
+                XMLTree("kernel", text: kernel),
+                XMLTree("initrd", text: initrd),
+                XMLTree("cmdline", text: kernelArguments),
+            ]),
+        ] + cpu + [
+            XMLTree("features", children: [XMLTree("acpi")], compact: true),
+            XMLTree("clock", ["offset": "utc"]),
+            XMLTree("on_poweroff", text: "destroy"),
+            XMLTree("on_reboot", text: "restart"),
+            XMLTree("on_crash", text: "destroy"),
+            XMLTree("devices", children: devices),
+            XMLTree("seclabel", ["type": "static", "model": "dac", "relabel": "no"], children: [
+                XMLTree("label", text: "+\(uid):+\(gid)"),
+            ], compact: true),
+        ])
     }
 }

@@ -13,11 +13,9 @@ public struct NetworkDefinition: Sendable, Equatable {
     }
 
     public var xml: String {
-        """
-        <network>
-          <name>\(escapeMarkup(name))</name>
-          <bridge name='\(escapeMarkup(bridge))' stp='off' delay='0'/>
-        </network>
-        """
+        XMLTree("network", children: [
+            XMLTree("name", text: name),
+            XMLTree("bridge", ["name": bridge, "stp": "off", "delay": "0"]),
+        ]).render()
     }
 }

@@ -123,12 +123,13 @@ public struct AcceleratorProbe: Sendable {
         try archive.encoded().write(to: initrd)
 
         let started = ContinuousClock.now
-        let output = try await QemuRun.untilMarker(
+        let output = try await Subprocess.runUntil(
+            marker: Self.marker,
             ["qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m", "256", "-nodefaults", "-no-user-config",
              "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot",
              "-kernel", kernel.image.path, "-initrd", initrd.path,
              "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"],
-            marker: Self.marker, timeout: timeout)
+            timeout: timeout)
         let seconds = (ContinuousClock.now - started).seconds
         if output.found {
             return AcceleratorVerdict(accelerator: .kvm, reason: String(format: "a KVM guest reached userspace in %.1f s", seconds),

@@ -101,9 +101,7 @@ private final class LabLoader {
     func readArtifacts(_ top: MappingReader) -> [ArtifactSpec] {
         var artifacts: [ArtifactSpec] = []
         for (name, m) in top.namedMappings("artifacts") {
-            let valid = !name.isEmpty && name.count <= 64 && !name.hasPrefix(".") && !name.contains("/")
-                && !name.contains("\\") && !name.contains("..")
-            if !valid { m.failHere(m.path, "artifact names are plain file names (no slashes, not starting with a dot, at most 64 characters)") }
+            if let problem = ArtifactName.problem(name) { m.failHere(m.path, problem) }
             let vm = m.string("vm", required: true) ?? ""
             if !vm.isEmpty, !vms.contains(where: { $0.name == vm }) {
                 m.fail("vm", "no VM '\(vm)' (VMs: \(vms.map(\.name).joined(separator: ", ")))")

@@ -170,14 +170,7 @@ public struct ResultsTable: Sendable, Equatable {
                 + [String(row.repetition)]
                 + measurementColumns.map { column in row.values[column.name].map { Self.raw($0.value) } ?? "" }
         }
-        return ([header] + body).map { $0.map(Self.csvField).joined(separator: ",") + "\r\n" }.joined()
-    }
-
-    /// Quotes a field when it holds a separator, a quote or a line break, doubling inner quotes.
-    static func csvField(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
-        else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return CSVWriter.text([header] + body)
     }
 
     /// The value as a machine reads it: integers without ".0", others in shortest round-trip

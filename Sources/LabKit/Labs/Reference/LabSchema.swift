@@ -28,8 +28,9 @@ public enum LabSchema {
     }
 
     static let fileName: JSONValue = [
-        "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^./\\\\][^/\\\\]*$",
-        "description": "A plain file name: no slashes, not starting with a dot.",
+        "type": "string",
+        "pattern": "^(?!.*\\.\\.)[^./\\\\\\u0000-\\u001f][^/\\\\\\u0000-\\u001f]{0,63}$",
+        "description": "A plain file name (ArtifactName): 1 to 64 characters, no / or \\ or .., not starting with a dot.",
     ]
     static let arithmetic: JSONValue = [
         "type": "string", "pattern": "^\\s*=",
@@ -86,7 +87,7 @@ public enum LabSchema {
             "artifacts": [
                 "type": "object",
                 "description": "Files a submission collects from the guests, by file name; grading replays put them back.",
-                "propertyNames": ["pattern": "^[^./][^/]{0,63}$"],
+                "propertyNames": Schema.ref("fileName"),
                 "additionalProperties": [
                     "type": "object",
                     "additionalProperties": false,

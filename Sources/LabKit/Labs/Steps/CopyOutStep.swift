@@ -5,7 +5,8 @@ import Yams
 public struct CopyOutStep: StepKind, Equatable {
     public static let key = "copy-out"
     public static let form = "`{vm, from, name}`"
-    public static let summary = "absolute guest path to the run's artifacts as `name` (a plain file name)"
+    public static let summary = "absolute guest path to the run's artifacts as `name` (a plain file name: 1 to 64 characters, "
+        + "no `/`, `\\` or `..`, not starting with `.`)"
     public static let schema = Schema.object(required: ["vm", "from", "name"], [
         "vm": Schema.ref("vmRef"),
         "from": Schema.ref("guestPath"),

@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+
+/// `vmlab docs commands`: hidden, for maintainers; prints docs/commands.md.
+struct DocsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docs", abstract: "Generate vmlab's reference documentation.",
+        shouldDisplay: false, subcommands: [Commands.self])
+
+    struct Commands: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "commands",
+            abstract: "Print the command reference as markdown (redirect it to docs/commands.md).")
+
+        func run() {
+            FileHandle.standardOutput.write(Data(CommandReference.markdown().utf8))
+        }
+    }
+}
