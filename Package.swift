@@ -1,13 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Layers, bottom up: C modules -> bindings (the only importers of C) -> LabKit core -> CLI.
+/// Layers, bottom up (docs/architecture.md): C modules -> bindings (the only importers of
+/// C) -> VMLabSupport -> LabModel -> LabStore -> Guests -> Runner, Results -> Grading ->
+/// VMLabCLI -> vmlab. Arrows point only down; Tests/ArchitectureTests enforces it.
 let package = Package(
     name: "vmlab",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vmlab", targets: ["vmlab"]),
-        .library(name: "LabKit", targets: ["LabKit"]),
+        .library(name: "VMLabCLI", targets: ["VMLabCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -16,35 +18,50 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // 1. C libraries, seen only by their binding module.
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt libvirt-qemu",
-                       providers: [.apt(["libvirt-dev"])]),
-        .systemLibrary(name: "CGuestfs", pkgConfig: "libguestfs",
-                       providers: [.apt(["libguestfs-dev"])]),
+        // C libraries, seen only by their binding module.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt libvirt-qemu", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CGuestfs", pkgConfig: "libguestfs", providers: [.apt(["libguestfs-dev"])]),
 
-        // 2. Bindings.
+        // Bindings.
         .target(name: "Libvirt", dependencies: ["CLibvirt"], exclude: ["README.md"]),
         .target(name: "Guestfs", dependencies: ["CGuestfs"], exclude: ["README.md"]),
 
-        // 3. Core.
-        .target(name: "LabKit", dependencies: [
-            "Libvirt", "Guestfs",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ], exclude: ["README.md"]),
+        // The core, one job per target.
+        .target(name: "VMLabSupport"),
+        .target(name: "LabModel", dependencies: ["VMLabSupport", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LabStore", dependencies: ["VMLabSupport", "LabModel", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Guests", dependencies: [
+            "VMLabSupport", "LabModel", "LabStore", "Libvirt", "Guestfs",
+            .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Runner", dependencies: ["VMLabSupport", "LabModel", "LabStore", "Guests", "Libvirt"]),
+        .target(name: "Results", dependencies: ["VMLabSupport", "LabModel"]),
+        .target(name: "Grading", dependencies: [
+            "VMLabSupport", "LabModel", "LabStore", "Guests", "Runner", "Results",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
+        ]),
 
-        // 4. CLI: commands live in a library so tests can walk them; the executable is a shim.
+        // The CLI: commands live in a library so tests can walk them; the executable is a shim.
         .target(name: "VMLabCLI", dependencies: [
-            "LabKit", "Libvirt",
+            "VMLabSupport", "LabModel", "LabStore", "Guests", "Runner", "Results", "Grading",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
         .executableTarget(name: "vmlab", dependencies: ["VMLabCLI"]),
 
+        // Test helpers shared by the test targets (temporary folders and courses).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
-        .testTarget(name: "LabKitTests", dependencies: ["LabKit"]),
-        .testTarget(name: "VMLabCLITests", dependencies: ["VMLabCLI"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["LabKit", "Libvirt", "Guestfs"]),
+        .testTarget(name: "VMLabSupportTests", dependencies: ["VMLabSupport", "TestSupport"]),
+        .testTarget(name: "LabModelTests", dependencies: ["LabModel", "TestSupport"]),
+        .testTarget(name: "LabStoreTests", dependencies: ["LabStore", "TestSupport"]),
+        .testTarget(name: "GuestsTests", dependencies: ["Guests", "TestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "TestSupport"]),
+        .testTarget(name: "GradingTests", dependencies: ["Grading", "TestSupport"]),
+        .testTarget(name: "VMLabCLITests", dependencies: ["VMLabCLI", "TestSupport"]),
+        .testTarget(name: "ArchitectureTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["Grading", "Runner", "Guests", "Libvirt", "Guestfs", "TestSupport"]),
     ]
 )

@@ -1,8 +1,14 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
-/// The `vmlab` command tree. Commands are thin: they parse, call LabKit and print.
+/// The `vmlab` command tree. Commands are thin: they parse flags into typed requests, call the core and print.
 public struct VMLab: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vmlab",

@@ -1,6 +1,12 @@
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
 import Testing
+import VMLabSupport
 
 extension RealHost {
 /// The student and instructor commands through the real binary: start with a student id,

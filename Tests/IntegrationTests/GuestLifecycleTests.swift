@@ -1,8 +1,14 @@
 import Foundation
+import Grading
 import Guestfs
-import LabKit
+import Guests
+import LabModel
+import LabStore
 import Libvirt
+import Results
+import Runner
 import Testing
+import VMLabSupport
 
 /// The foundation end to end on the real host: recipe -> image -> guest -> agent ->
 /// snapshot/revert -> forced crash -> restart -> removal, leaving nothing behind.

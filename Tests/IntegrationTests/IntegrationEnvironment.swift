@@ -1,7 +1,13 @@
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
 import Libvirt
+import Results
+import Runner
 import Testing
+import VMLabSupport
 
 /// Every suite that touches the real libvirtd, one after another: they share the daemon,
 /// and each asserts that nothing named vmlab is left when it is done.

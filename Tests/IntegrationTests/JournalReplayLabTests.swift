@@ -1,7 +1,13 @@
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
 import Libvirt
+import Results
+import Runner
 import Testing
+import VMLabSupport
 
 /// The journal-replay lab as a student drives it, through the real binary: start, a
 /// two-value sweep of real crashes, results, report, reset, stop — and a runner killed

@@ -1,7 +1,13 @@
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
 import Libvirt
+import Results
+import Runner
 import Testing
+import VMLabSupport
 
 extension RealHost {
 /// Lab traffic never leaves its lab network: checked on a real net-attack instance (three

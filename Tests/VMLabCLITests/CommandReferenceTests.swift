@@ -1,7 +1,14 @@
 import ArgumentParser
 import Foundation
+@testable import Grading
+@testable import Guests
+@testable import LabModel
+@testable import LabStore
+@testable import Results
+@testable import Runner
 import Testing
 @testable import VMLabCLI
+@testable import VMLabSupport
 
 /// Guards docs/commands.md: it is what `vmlab docs commands` generates, and the generator
 /// covers every visible command and nothing hidden.

@@ -1,7 +1,13 @@
 import ArgumentParser
+@testable import Grading
+@testable import Guests
+@testable import LabModel
+@testable import LabStore
+@testable import Results
+@testable import Runner
 import Testing
 @testable import VMLabCLI
-@testable import LabKit
+@testable import VMLabSupport
 
 /// Guards the `vmlab` command tree: every command has help with its abstract, arguments parse, exit statuses.
 @Suite("Command tree")

@@ -1,7 +1,13 @@
 import Foundation
+@testable import Grading
+@testable import Guests
+@testable import LabModel
+@testable import LabStore
+@testable import Results
+@testable import Runner
 import Testing
 @testable import VMLabCLI
-@testable import LabKit
+@testable import VMLabSupport
 
 /// Guards finding the course folder (the one holding Images/): --course, $VMLAB_COURSE, then walking up.
 /// Serialized: the walk-up tests change the process's current directory (and restore it).

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab console NAME`: the guest's serial console, interactive. Ctrl-] leaves.
 struct Console: AsyncParsableCommand {

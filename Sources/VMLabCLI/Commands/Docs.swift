@@ -1,5 +1,12 @@
 import ArgumentParser
 import Foundation
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab docs commands`: hidden, for maintainers; prints docs/commands.md.
 struct DocsCommand: ParsableCommand {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab doctor`: can this host run labs, and if not, what to do.
 struct Doctor: AsyncParsableCommand {
@@ -16,7 +22,7 @@ struct Doctor: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        var doctor = LabKit.Doctor(home: global.home, uri: LibvirtHost.uri(flag: global.connectURI),
+        var doctor = Guests.Doctor(home: global.home, uri: LibvirtHost.uri(flag: global.connectURI),
                                    accelerator: try AcceleratorSetting.resolve(flag: global.accel, home: global.home))
         doctor.checkGuestfs = !quick
         let checks = await doctor.run { check in

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab exec NAME -- CMD...`: run a program in a guest through its agent.
 struct Exec: AsyncParsableCommand {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab gc`: removes whatever an interrupted run recorded but did not finish.
 struct GC: AsyncParsableCommand {

@@ -1,4 +1,11 @@
 import ArgumentParser
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// docs/commands.md, generated from the command tree so the reference cannot drift from
 /// what `vmlab help` says. Help is rendered at a fixed width, so the text is the same on

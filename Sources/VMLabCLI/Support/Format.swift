@@ -1,4 +1,11 @@
 import ArgumentParser
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `--format table|json` for commands that list things.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,4 +1,11 @@
 import Foundation
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// Where output goes: results to stdout, progress to stderr.
 enum Output {
@@ -36,6 +43,6 @@ enum Output {
 }
 
 extension Output {
-    /// The progress callback handed to LabKit.
+    /// The progress callback handed to the core.
     static let reporter: @Sendable (String) -> Void = { Output.progress($0) }
 }

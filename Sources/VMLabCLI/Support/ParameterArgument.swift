@@ -1,5 +1,11 @@
 import ArgumentParser
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `--set NAME=VALUE` and `--sweep NAME=V1,V2,...` as the core takes them: typed values.
 enum ParameterArgument {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab grade BUNDLE|DIR... --rubric R [--replay]`: grade a class into a gradebook.
 struct Grade: AsyncParsableCommand {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 extension LabCommand {
     /// `vmlab lab schema`: the JSON schema of lab.yaml, generated from the step kinds.

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import LabKit
+import Grading
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
 
 /// `vmlab vm create|start|stop|destroy|rm|list`: stand-alone guests.
 struct VMCommand: AsyncParsableCommand {

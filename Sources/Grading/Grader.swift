@@ -1,0 +1,356 @@
+import Foundation
+import Guests
+import LabModel
+import LabStore
+import Results
+import Runner
+import VMLabSupport
+
+/// The outcome of one check for one student: a gradebook cell and a line of feedback.
+public struct CheckResult: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var points: Double
+    /// Points earned, 0...points (partial credit for measurement checks), 3 decimals.
+    public var earned: Double
+    public var passed: Bool
+    /// The rubric's pass or fail text, for the student.
+    public var feedback: String?
+    /// Why it passed or failed; for students it never reveals expected values.
+    public var detail: String
+
+    public init(id: String, title: String, points: Double, earned: Double, passed: Bool, feedback: String?,
+                detail: String) {
+        self.id = id
+        self.title = title
+        self.points = points
+        self.earned = earned
+        self.passed = passed
+        self.feedback = feedback
+        self.detail = detail
+    }
+}
+
+/// One student's grade for one lab: what the gradebook and the feedback file are made of.
+public struct GradeReport: Codable, Sendable, Equatable {
+    public var student: String
+    public var lab: String
+    public var checks: [CheckResult]
+    public var total: Double
+    public var possible: Double
+    /// total / possible × 100, 2 decimals (0 when nothing is possible).
+    public var percent: Double
+    /// Why the bundle was not graded (tampered, another student's, wrong lab); total is then 0.
+    public var rejected: String?
+
+    public init(student: String, lab: String, checks: [CheckResult], total: Double, possible: Double,
+                percent: Double, rejected: String? = nil) {
+        self.student = student
+        self.lab = lab
+        self.checks = checks
+        self.total = total
+        self.possible = possible
+        self.percent = percent
+        self.rejected = rejected
+    }
+
+    /// The report of a bundle that was refused: no checks, no points, and the reason.
+    public static func rejection(student: String, lab: String, possible: Double, reason: String) -> GradeReport {
+        GradeReport(student: student, lab: lab, checks: [], total: 0, possible: possible, percent: 0, rejected: reason)
+    }
+}
+
+/// What a replay check asks the caller to run: the experiment in fresh guests, with these
+/// parameters and these student files applied.
+public struct ReplayRequest: Sendable, Equatable {
+    /// The rubric check asking, for logs.
+    public var checkID: String
+    public var experiment: String
+    /// Every parameter: the student's values, overridden by the check's `set` (substituted).
+    public var parameters: [String: String]
+    /// The student's artifacts named in `apply`.
+    public var artifacts: [String: Data]
+
+    public init(checkID: String, experiment: String, parameters: [String: String], artifacts: [String: Data]) {
+        self.checkID = checkID
+        self.experiment = experiment
+        self.parameters = parameters
+        self.artifacts = artifacts
+    }
+}
+
+/// What a replay produced: its measurements, or why it could not run.
+public struct ReplayOutcome: Sendable, Equatable {
+    public var measurements: [RunMeasurement]
+    public var error: String?
+
+    public init(measurements: [RunMeasurement], error: String? = nil) {
+        self.measurements = measurements
+        self.error = error
+    }
+}
+
+/// Applies a rubric to evidence. Pure: it reads only the evidence, and replays go through the
+/// caller's closure, so grading is testable without guests and never throws (every problem
+/// becomes a failed check with its reason).
+public struct Grader: Sendable {
+    public let rubric: Rubric
+    public let lab: LabSpec
+
+    public init(rubric: Rubric, lab: LabSpec) {
+        self.rubric = rubric
+        self.lab = lab
+    }
+
+    /// Grades `evidence`. `replay` runs replay checks (nil: they earn 0, "needs --replay");
+    /// `onlyLocal` keeps only the checks a student may run (`vmlab check`); `forStudent`
+    /// words details so they never reveal expected values or ranges.
+    public func grade(_ evidence: Evidence, replay: ((ReplayRequest) async throws -> ReplayOutcome)?,
+                      onlyLocal: Bool = false, forStudent: Bool = false) async -> GradeReport {
+        let checks = rubric.checks.filter { !onlyLocal || $0.local }
+        let possible = checks.reduce(0) { $0 + $1.points }
+        if rubric.lab != lab.name {
+            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible,
+                              reason: "the rubric grades lab \(rubric.lab), not \(lab.name)")
+        }
+        if evidence.lab != rubric.lab {
+            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible,
+                              reason: "the evidence is for lab \(evidence.lab), but this rubric grades \(rubric.lab)")
+        }
+        let context = GradingContext(evidence: evidence, variables: evidence.variables, lab: lab)
+        var results: [CheckResult] = []
+        for check in checks {
+            let outcome: CheckOutcome
+            if case .replay(let rule) = check.kind {
+                outcome = await context.replay(rule, check: check, runner: replay)
+            } else {
+                outcome = context.evaluate(check)
+            }
+            let earned = roundTo(check.points * Swift.min(Swift.max(outcome.fraction, 0), 1), decimals: 3)
+            results.append(CheckResult(id: check.id, title: check.title, points: check.points, earned: earned,
+                                       passed: outcome.passed,
+                                       feedback: outcome.passed ? check.passFeedback : check.failFeedback,
+                                       detail: forStudent ? outcome.studentDetail : outcome.detail))
+        }
+        let total = roundTo(results.reduce(0) { $0 + $1.earned }, decimals: 3)
+        let percent = possible > 0 ? roundTo(total / possible * 100, decimals: 2) : 0
+        return GradeReport(student: evidence.student, lab: evidence.lab, checks: results, total: total,
+                           possible: possible, percent: percent)
+    }
+}
+
+/// A check's result before points: the share earned and two wordings of why.
+struct CheckOutcome {
+    var fraction: Double
+    var passed: Bool
+    /// For the teacher: values, expectations, counts.
+    var detail: String
+    /// For the student: pass/fail and what is missing, never what was expected.
+    var studentDetail: String
+
+    static func pass(_ detail: String, student: String = "passed") -> CheckOutcome {
+        CheckOutcome(fraction: 1, passed: true, detail: detail, studentDetail: student)
+    }
+
+    static func fail(_ detail: String, student: String = "not passed") -> CheckOutcome {
+        CheckOutcome(fraction: 0, passed: false, detail: detail, studentDetail: student)
+    }
+}
+
+struct GradingContext {
+    let evidence: Evidence
+    let variables: [String: Double]
+    let lab: LabSpec
+
+    func evaluate(_ check: RubricCheck) -> CheckOutcome {
+        switch check.kind {
+        case .measurement(let rule): return measurement(rule)
+        case .answer(let rule): return answer(rule)
+        case .artifact(let rule): return artifact(rule)
+        case .ordered(let rule): return ordered(rule)
+        case .expression(let e): return expression(e)
+        case .replay: preconditionFailure("replays are graded asynchronously")
+        }
+    }
+
+    func measurement(_ rule: MeasurementRule) -> CheckOutcome {
+        let values = evidence.usableMeasurements.filter {
+            $0.experiment == rule.runs.experiment && $0.name == rule.name && parametersMatch($0.parameters, rule.runs.where)
+        }.map(\.value)
+        let what = "\(rule.name) in \(rule.runs)"
+        guard !values.isEmpty else {
+            return .fail("no measurements of \(what) from successful runs",
+                         student: "no matching measurements of \(rule.name) yet")
+        }
+        let rangeText = rule.range.map { "\(shortNumber($0.lowerBound))...\(shortNumber($0.upperBound))" } ?? ""
+        if let range = rule.range {
+            let outside = values.filter { !range.contains($0) }
+            if !outside.isEmpty {
+                let examples = outside.prefix(3).map(shortNumber).joined(separator: ", ")
+                return .fail("\(outside.count) of \(values.count) measurements of \(what) are outside \(rangeText): \(examples)",
+                             student: "a measured value of \(rule.name) is not in the expected range")
+            }
+        }
+        let within = rule.range == nil ? "" : ", all within \(rangeText)"
+        if values.count >= rule.minCount {
+            return .pass("\(values.count) measurements of \(what)\(within)")
+        }
+        return CheckOutcome(fraction: Double(values.count) / Double(rule.minCount), passed: false,
+                            detail: "\(values.count) of the \(rule.minCount) measurements of \(what) needed\(within)",
+                            studentDetail: "partial credit: more measurements of \(rule.name) are needed")
+    }
+
+    func answer(_ rule: AnswerRule) -> CheckOutcome {
+        let q = rule.question
+        guard let raw = evidence.answers[q], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .fail("no answer to '\(q)'", student: "no answer to '\(q)' in answers.yaml")
+        }
+        let given = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        switch rule.expect {
+        case .text(let expected):
+            let wanted = expected.trimmingCharacters(in: .whitespacesAndNewlines)
+            if given.compare(wanted, options: [.caseInsensitive]) == .orderedSame {
+                return .pass("answer '\(given)' is correct", student: "correct")
+            }
+            return .fail("answer '\(given)', expected '\(wanted)'", student: "not correct")
+        case let .value(expression, tolerance, relative):
+            guard let number = Double(given), number.isFinite else {
+                return .fail("answer '\(given)' is not a number", student: "the answer to '\(q)' is not a number")
+            }
+            let expected: Double
+            do {
+                expected = try expression.evaluate(variables)
+            } catch {
+                return .fail("cannot compute the expected value (\(expression.text)): \(error)",
+                             student: "could not be checked: your results lack what the expected value is computed from")
+            }
+            let allowed = relative ? tolerance * Swift.abs(expected) : tolerance
+            let slack = 1e-9 * Swift.max(1, Swift.abs(expected))  // floating point noise, not leniency
+            let band = relative ? "\(shortNumber(tolerance * 100))%" : shortNumber(tolerance)
+            if Swift.abs(number - expected) <= allowed + slack {
+                return .pass("answer \(shortNumber(number)), expected \(shortNumber(expected)) ± \(band)", student: "correct")
+            }
+            return .fail("answer \(shortNumber(number)), expected \(shortNumber(expected)) ± \(band)", student: "not correct")
+        }
+    }
+
+    func artifact(_ rule: ArtifactRule) -> CheckOutcome {
+        guard let data = evidence.artifacts[rule.name] else {
+            let known = evidence.artifacts.keys.sorted().joined(separator: ", ")
+            return .fail("no artifact named \(rule.name) " + (known.isEmpty ? "(there are none)" : "(artifacts: \(known))"),
+                         student: "no artifact named \(rule.name)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let whole = NSRange(text.startIndex..., in: text)
+        func firstMatch(_ pattern: String) throws -> NSTextCheckingResult? {
+            try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]).firstMatch(in: text, range: whole)
+        }
+        func line(of match: NSTextCheckingResult) -> Int {
+            guard let r = Range(match.range, in: text) else { return 1 }
+            return text[..<r.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        }
+        let unexpected = "\(rule.name) does not have the expected content"
+        do {
+            if let pattern = rule.matches, try firstMatch(pattern) == nil {
+                return .fail("\(rule.name) does not match /\(pattern)/", student: unexpected)
+            }
+            if let pattern = rule.notMatches, let match = try firstMatch(pattern) {
+                return .fail("\(rule.name) matches /\(pattern)/ at line \(line(of: match))", student: unexpected)
+            }
+        } catch {
+            return .fail("a pattern does not compile: \(error)", student: "could not be checked")
+        }
+        let parts = [rule.matches.map { "matches /\($0)/" }, rule.notMatches.map { "does not match /\($0)/" }]
+        return .pass("\(rule.name) " + parts.compactMap { $0 }.joined(separator: " and "))
+    }
+
+    func ordered(_ rule: OrderedRule) -> CheckOutcome {
+        func finished(_ filter: RunFilter) -> [Date] {
+            evidence.runs.filter { $0.status == .ok && $0.experiment == filter.experiment && parametersMatch($0.parameters, filter.where) }
+                .compactMap(\.finishedAt)
+        }
+        let before = finished(rule.before), after = finished(rule.after)
+        guard let firstBefore = before.min() else {
+            return .fail("no successful run of \(rule.before)", student: "no matching successful run of \(rule.before.experiment)")
+        }
+        guard let lastAfter = after.max() else {
+            return .fail("no successful run of \(rule.after)", student: "no matching successful run of \(rule.after.experiment)")
+        }
+        let times = "\(rule.after) last finished \(iso8601Millis(lastAfter)), \(rule.before) first finished \(iso8601Millis(firstBefore))"
+        if lastAfter > firstBefore { return .pass(times) }
+        return .fail("no run of \(rule.after) finished after a run of \(rule.before) (\(times))",
+                     student: "the runs were not done in the expected order")
+    }
+
+    func expression(_ expression: Formula) -> CheckOutcome {
+        do {
+            let value = try expression.evaluate(variables)
+            let detail = "\(expression.text) is \(value != 0 ? "true" : "false")" + valuesText(expression, variables)
+            return value != 0 ? .pass(detail) : .fail(detail)
+        } catch {
+            return .fail("\(expression.text): \(error)", student: "could not be evaluated with your results")
+        }
+    }
+
+    func replay(_ rule: ReplayRule, check: RubricCheck,
+                runner: ((ReplayRequest) async throws -> ReplayOutcome)?) async -> CheckOutcome {
+        guard let runner else { return .fail("needs --replay", student: "needs --replay") }
+        var references = evidence.parameters
+        for (question, answer) in evidence.answers {
+            references["answer.\(question)"] = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var parameters = evidence.parameters
+        for (name, template) in rule.set.sorted(by: { $0.key < $1.key }) {
+            let value: String
+            do {
+                for case .reference(let ref) in try templatePieces(template)
+                where ref.hasPrefix("answer.") && references[ref] == nil {
+                    let q = ref.dropFirst(7)
+                    return .fail("no answer to '\(q)' (the replay sets \(name) from it)", student: "no answer to '\(q)' in answers.yaml")
+                }
+                let text = try substitute(template, references)
+                value = try arithmeticValue(text).map(shortNumber) ?? text
+            } catch {
+                return .fail("cannot set \(name): \(error)", student: "could not be replayed")
+            }
+            if let problem = lab.parameter(name)?.problem(with: value) {
+                return .fail("the replay would set \(name)=\(value): \(problem)",
+                             student: "your answers give \(name)=\(value), which cannot be used: \(problem)")
+            }
+            parameters[name] = value
+        }
+        var artifacts: [String: Data] = [:]
+        for name in rule.apply {
+            guard let data = evidence.artifacts[name] else {
+                return .fail("no artifact named \(name) to apply", student: "no artifact named \(name)")
+            }
+            artifacts[name] = data
+        }
+        let request = ReplayRequest(checkID: check.id, experiment: rule.experiment, parameters: parameters, artifacts: artifacts)
+        let outcome: ReplayOutcome
+        do {
+            outcome = try await runner(request)
+        } catch {
+            return .fail("the replay failed: \(error)", student: "the replay failed")
+        }
+        if let error = outcome.error {
+            return .fail("the replay failed: \(error)", student: "the replay failed")
+        }
+        let replayVariables = Evidence.variables(measurements: outcome.measurements, parameters: parameters,
+                                                 answers: evidence.answers)
+        do {
+            let value = try rule.expect.evaluate(replayVariables)
+            let detail = "after the replay, \(rule.expect.text) is \(value != 0 ? "true" : "false")"
+                + valuesText(rule.expect, replayVariables)
+            return value != 0 ? .pass(detail) : .fail(detail, student: "the replay did not give the expected result")
+        } catch {
+            return .fail("after the replay, \(rule.expect.text): \(error)", student: "the replay did not give the expected result")
+        }
+    }
+}
+
+/// ` (a = 1, b = 2)`: the values an expression read, for the teacher.
+private func valuesText(_ expression: Formula, _ variables: [String: Double]) -> String {
+    let shown = expression.identifiers.sorted().compactMap { name in variables[name].map { "\(name) = \(shortNumber($0))" } }
+    return shown.isEmpty ? "" : " (\(shown.joined(separator: ", ")))"
+}

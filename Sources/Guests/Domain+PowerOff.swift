@@ -1,0 +1,20 @@
+import Foundation
+import LabModel
+import LabStore
+import Libvirt
+import VMLabSupport
+
+extension Domain {
+    /// Asks the guest to power off (ACPI or its agent, as libvirt chooses) and polls until
+    /// it has. Returns false when `timeout` passed first; the caller decides whether that
+    /// is an error (a lab step) or a reason to pull the plug (`vmlab vm stop`).
+    package func shutDownAndWait(timeout: Duration) async throws -> Bool {
+        try await offPool { try self.shutdown() }
+        let deadline = ContinuousClock.now + timeout
+        while try isActive() {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return true
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import VMLabSupport
+
+/// What a command run in a guest produced.
+public struct ExecResult: Sendable, Equatable {
+    public var exitCode: Int32
+    /// Set when the command was ended by a signal.
+    public var signal: Int32?
+    public var stdout: Data
+    public var stderr: Data
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+
+    public init(exitCode: Int32, signal: Int32? = nil, stdout: Data, stderr: Data) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import VMLabSupport
+
+/// The folder of a lab (Labs/NAME/): the only host files a lab may put into a guest.
+/// Lab files are instructor data, so a path may not leave the folder, not even through
+/// `..` or a symlink.
+public struct LabFolder: Sendable {
+    public let labDirectory: URL
+    /// Largest file a copy-in reads.
+    public static let maxFileBytes = 64 << 20
+
+    public init(labDirectory: URL) { self.labDirectory = labDirectory }
+
+    /// The file `relativePath` names, resolved with symlinks followed; it must exist, be a
+    /// regular file, and lie inside the lab folder.
+    public func file(_ relativePath: String) throws(VMLabError) -> URL {
+        guard !relativePath.hasPrefix("/") else {
+            throw VMLabError(.invalidInput, "give a path relative to the lab folder, not an absolute one ('\(relativePath)')")
+        }
+        let root = labDirectory.resolvingSymlinksInPath().standardizedFileURL.path
+        let file = labDirectory.appendingPathComponent(relativePath).resolvingSymlinksInPath().standardizedFileURL
+        guard file.path.hasPrefix(root + "/") else {
+            throw VMLabError(.invalidInput, "'\(relativePath)' resolves to \(file.path), outside the lab folder \(root)")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else {
+            throw VMLabError(.notFound, "file \(labDirectory.appendingPathComponent(relativePath).path) does not exist "
+                             + "(paths are relative to the lab folder)")
+        }
+        guard !isDirectory.boolValue else { throw VMLabError(.invalidInput, "\(file.path) is a folder, not a file") }
+        return file
+    }
+
+    /// Reads a file of the folder, at most `maxFileBytes`.
+    public func read(_ relativePath: String) throws(VMLabError) -> Data {
+        let url = try file(relativePath)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size <= Self.maxFileBytes else {
+            throw VMLabError(.invalidInput, "\(url.path) has \(size) bytes; a lab file put into a guest has at most \(Self.maxFileBytes)")
+        }
+        do { return try Data(contentsOf: url) } catch {
+            throw VMLabError(.notFound, "cannot read \(url.path)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import VMLabSupport
+
+/// A lab as its author wrote it in Labs/NAME/lab.yaml, validated: every reference
+/// (VM, network, disk, parameter) points at something declared.
+public struct LabSpec: Sendable, Equatable {
+    public var name: String
+    public var title: String
+    public var summary: String
+    /// Image recipe name (Images/NAME.yaml).
+    public var image: String
+    public var parameters: [ParameterSpec]
+    public var networks: [NetworkSpec]
+    public var vms: [VMSpec]
+    /// Steps run once after boot and addressing, before the baseline snapshot.
+    public var setup: [Step]
+    public var experiments: [ExperimentSpec]
+    /// Files a student hands in from the guests (a ruleset, a config); grading replays apply them.
+    public var artifacts: [ArtifactSpec]
+    /// Where the lab was read from (Labs/NAME/lab.yaml).
+    public var source: URL
+
+    public init(name: String, title: String, summary: String, image: String, parameters: [ParameterSpec],
+                networks: [NetworkSpec], vms: [VMSpec], setup: [Step], experiments: [ExperimentSpec], source: URL,
+                artifacts: [ArtifactSpec] = []) {
+        self.artifacts = artifacts
+        self.name = name
+        self.title = title
+        self.summary = summary
+        self.image = image
+        self.parameters = parameters
+        self.networks = networks
+        self.vms = vms
+        self.setup = setup
+        self.experiments = experiments
+        self.source = source
+    }
+
+    public func vm(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
+    public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
+    public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+    /// Every parameter at its default value.
+    public var defaultValues: [String: String] {
+        Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The measure names of an experiment in the order the lab declares them.
+    public func measureNames(of experiment: String) -> [String] {
+        self.experiment(experiment).map { Self.measureNames(of: $0.steps) } ?? []
+    }
+
+    /// The measure names of `steps`, nested steps first (a timed step's own measures come
+    /// before the timing).
+    public static func measureNames(of steps: [Step]) -> [String] {
+        steps.flatMap { step in
+            measureNames(of: step.body.nested) + (step.as(MeasureStep.self).map { [$0.name] } ?? [])
+        }
+    }
+
+    /// `measurements` run by run and, within a run, in the order the lab declares its
+    /// measures: parallel steps record in whatever order they finish, and tables and
+    /// reports take their columns from the order they see.
+    public func inDeclaredOrder(_ measurements: [RunMeasurement]) -> [RunMeasurement] {
+        var rank: [String: [String: Int]] = [:]
+        for e in experiments {
+            rank[e.name] = Dictionary(measureNames(of: e.name).enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        return measurements.enumerated().sorted { a, b in
+            if a.element.runID != b.element.runID { return a.element.runID < b.element.runID }
+            let ra = rank[a.element.experiment]?[a.element.name] ?? Int.max
+            let rb = rank[b.element.experiment]?[b.element.name] ?? Int.max
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
+    }
+}
+
+/// A knob of the lab that experiments substitute as `${name}`.
+public struct ParameterSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A whole number within `min...max` (either bound optional).
+        case int(min: Int?, max: Int?)
+        /// A number within `min...max`.
+        case number(min: Double?, max: Double?)
+        /// One of the listed values.
+        case choice([String])
+        /// Free text.
+        case string
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// Always valid for `kind`: checked when the lab is loaded.
+    public var defaultValue: String
+    public var unit: String?
+    public var description: String?
+    /// The value derives from the course secret and the student id (grading issue).
+    public var perStudent: Bool
+
+    public init(name: String, kind: Kind, defaultValue: String, unit: String? = nil, description: String? = nil,
+                perStudent: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.unit = unit
+        self.description = description
+        self.perStudent = perStudent
+    }
+
+    /// nil when `value` is acceptable, else why not (for messages such as "--set commit=abc").
+    public func problem(with value: String) -> String? {
+        switch kind {
+        case let .int(min, max):
+            guard let n = Int(value) else { return "expected a whole number, got '\(value)'" }
+            if let min, n < min { return "\(n) is below the minimum \(min)" }
+            if let max, n > max { return "\(n) is above the maximum \(max)" }
+        case let .number(min, max):
+            guard let n = Double(value) else { return "expected a number, got '\(value)'" }
+            if let min, n < min { return "\(value) is below the minimum \(min)" }
+            if let max, n > max { return "\(value) is above the maximum \(max)" }
+        case .choice(let values):
+            if !values.contains(value) { return "'\(value)' is not one of \(values.joined(separator: ", "))" }
+        case .string:
+            break
+        }
+        return nil
+    }
+}
+
+/// A file in a guest that a submission carries and a grading replay puts back.
+public struct ArtifactSpec: Sendable, Equatable {
+    /// File name in the bundle (no slashes).
+    public var name: String
+    public var vm: String
+    /// Absolute path in the guest.
+    public var path: String
+
+    public init(name: String, vm: String, path: String) {
+        self.name = name
+        self.vm = vm
+        self.path = path
+    }
+}
+
+/// An isolated lab network: a bridge with no forward mode and no host address.
+public struct NetworkSpec: Sendable, Equatable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+public struct VMSpec: Sendable, Equatable {
+    public var name: String
+    public var memoryMiB: Int
+    public var vcpus: Int
+    public var disks: [DiskSpec]
+    public var nics: [NICSpec]
+    /// Host CPUs (libvirt cpuset syntax, "0" or "0-1") the VM's vCPUs and emulator threads
+    /// are pinned to: pinning several VMs to one CPU makes them compete for it.
+    public var cpuset: String?
+
+    public init(name: String, memoryMiB: Int = 512, vcpus: Int = 1, disks: [DiskSpec] = [], nics: [NICSpec] = [],
+                cpuset: String? = nil) {
+        self.cpuset = cpuset
+        self.name = name
+        self.memoryMiB = memoryMiB
+        self.vcpus = vcpus
+        self.disks = disks
+        self.nics = nics
+    }
+}
+
+/// An extra disk: vdb, vdc, ... in declaration order. With a filesystem it is formatted
+/// once at lab start (before the baseline snapshot); without, it stays blank.
+public struct DiskSpec: Sendable, Equatable {
+    public var name: String
+    public var sizeBytes: UInt64
+    /// ext4, ext3, ext2, xfs... or nil for a blank disk.
+    public var filesystem: String?
+
+    public init(name: String, sizeBytes: UInt64, filesystem: String? = nil) {
+        self.name = name
+        self.sizeBytes = sizeBytes
+        self.filesystem = filesystem
+    }
+}
+
+/// A NIC on a lab network, eth0, eth1, ... in declaration order.
+public struct NICSpec: Sendable, Equatable {
+    public var network: String
+    /// CIDR, e.g. 198.18.0.10/24; nil leaves the NIC unaddressed.
+    public var address: String?
+
+    public init(network: String, address: String? = nil) {
+        self.network = network
+        self.address = address
+    }
+}
+
+public struct ExperimentSpec: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    /// Revert every VM to the baseline snapshot before each run (default true).
+    public var revertBeforeRun: Bool
+    public var steps: [Step]
+
+    public init(name: String, description: String = "", revertBeforeRun: Bool = true, steps: [Step]) {
+        self.name = name
+        self.description = description
+        self.revertBeforeRun = revertBeforeRun
+        self.steps = steps
+    }
+}

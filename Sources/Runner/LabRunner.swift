@@ -1,0 +1,241 @@
+import Foundation
+import Guests
+import LabModel
+import LabStore
+import Libvirt
+import VMLabSupport
+
+/// Brings labs up and down and runs their experiments. libvirt is the truth about what
+/// runs; the store records what was created (before creating it) and what was measured.
+public struct LabRunner: Sendable {
+    public let home: VMLabHome
+    public let store: Store
+    public let connection: Connection
+    public var bootTimeout: Duration = .seconds(300)
+    public var progress: ProgressReporter
+    static let baseline = "baseline"
+
+    public init(home: VMLabHome, store: Store, connection: Connection, progress: @escaping ProgressReporter = { _ in }) {
+        self.home = home
+        self.store = store
+        self.connection = connection
+        self.progress = progress
+    }
+
+    /// Connects to libvirt at `uri` (see `LibvirtHost.uri`).
+    public init(home: VMLabHome, store: Store, uri: String, progress: @escaping ProgressReporter = { _ in }) throws {
+        self.init(home: home, store: store, connection: try LibvirtHost.connect(uri), progress: progress)
+    }
+
+    // MARK: start
+
+    /// Creates networks, disks and guests, boots them, gives addresses, runs the setup
+    /// steps and takes the baseline snapshot. On failure everything is removed again.
+    /// `artifacts` (file name -> contents) are written to the paths the lab declares for them
+    /// before the baseline snapshot: a grading replay starts from the student's files.
+    /// `exclusive: false` lets a replay run beside a student's own instance of the lab.
+    public func start(_ lab: LabSpec, image: BuiltImage, accelerator: Accelerator, student: String? = nil,
+                      fixedParameters: [String: String] = [:], artifacts: [String: Data] = [:],
+                      exclusive: Bool = true) async throws -> InstanceRecord {
+        if exclusive, let running = try store.activeInstances(lab: lab.name).first {
+            throw VMLabError(.invalidState, "lab \(lab.name) is already started (instance \(running.id)); "
+                + "use `vmlab lab reset \(lab.name)` for a clean slate or `vmlab lab stop \(lab.name)` first")
+        }
+        let instance = InstanceRecord(id: Naming.newInstanceID(), lab: lab.name, student: student,
+                                      imageDigest: image.manifest.digest, fixedParameters: encodeJSON(fixedParameters),
+                                      state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil)
+        try store.insertInstance(instance)
+        progress("\(lab.name): starting instance \(instance.id) (\(lab.vms.count) VM\(lab.vms.count == 1 ? "" : "s"), \(accelerator.rawValue))")
+        do {
+            try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator) }
+            let session = try LabSession(lab: lab, instance: instance, runner: self)
+            try await session.bootAll()
+            if !lab.setup.isEmpty {
+                progress("\(lab.name): setup (\(lab.setup.count) steps)")
+                let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
+                try await session.execute(lab.setup, values: values, run: nil)
+            }
+            for artifact in lab.artifacts {
+                guard let data = artifacts[artifact.name] else { continue }
+                try await session.agent(artifact.vm).install(data, at: artifact.path)
+            }
+            try await session.forEachVM { vm, domain in
+                _ = try await offPool {
+                    try domain.createSnapshot(name: Self.baseline, description: "vmlab baseline of \(lab.name)/\(vm.name)")
+                }
+            }
+            try store.setInstanceState(instance.id, .ready)
+            progress("\(lab.name): ready; baseline snapshot taken")
+            return try store.instance(id: instance.id) ?? instance
+        } catch {
+            progress("\(lab.name): start failed; removing what was created")
+            try? teardown(instance)
+            throw error
+        }
+    }
+
+    /// Networks, then per VM its overlay, extra disks and domain, each recorded first.
+    private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator) throws {
+        let owner = instance.owner
+        let dir = instanceDirectory(instance.id)
+        try store.record(.directory, dir.path, owner: owner)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+
+        for (index, net) in lab.networks.enumerated() {
+            let definition = NetworkDefinition(name: Naming.labNetwork(instance: instance.id, network: net.name),
+                                               bridge: Naming.bridge(instance: instance.id, index: index))
+            try store.record(.network, definition.name, owner: owner)
+            let network = try connection.defineNetwork(xml: definition.xml)
+            try network.start()
+        }
+        for vm in lab.vms {
+            let root = dir.appendingPathComponent("\(vm.name).qcow2")
+            try store.record(.file, root.path, owner: owner)
+            try Overlay.create(root, backing: image.disk)
+            var disks = [DomainDefinition.Disk(path: root.path, target: "vda")]
+            for (i, disk) in vm.disks.enumerated() {
+                let file = dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2")
+                try store.record(.file, file.path, owner: owner)
+                try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(disk.sizeBytes)"])
+                disks.append(.init(path: file.path, target: Self.diskTarget(i + 1)))
+            }
+            let nics = vm.nics.enumerated().map { i, nic in
+                DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.id, network: nic.network),
+                                           mac: Naming.mac(instance: instance.id, vm: vm.name, nic: i))
+            }
+            let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
+            var definition = DomainDefinition(
+                name: name, accelerator: accelerator, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus,
+                kernel: image.kernel.path, initrd: image.initrd.path,
+                kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
+                disks: disks, interfaces: nics, owner: owner)
+            definition.cpuset = vm.cpuset
+            try store.record(.domain, name, owner: owner)
+            _ = try connection.defineDomain(xml: definition.xml)
+        }
+    }
+
+    /// vda, vdb, ... for disk index 0, 1, ...
+    static func diskTarget(_ index: Int) -> String {
+        "vd" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
+    }
+
+    func instanceDirectory(_ id: String) -> URL {
+        home.root.appendingPathComponent("instances/\(id)", isDirectory: true)
+    }
+
+    func artifactsDirectory(_ id: String, run: Int64) -> URL {
+        home.root.appendingPathComponent("artifacts/\(id)/run-\(run)", isDirectory: true)
+    }
+
+    // MARK: reset, stop
+
+    /// Reverts every VM to the baseline snapshot and waits for the agents.
+    public func reset(_ lab: LabSpec, instance: InstanceRecord) async throws {
+        let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        try await session.revertAll()
+    }
+
+    /// Removes every object of the instance; its runs and measurements stay in the store.
+    public func stop(_ instance: InstanceRecord) throws {
+        try teardown(instance)
+        progress("\(instance.lab): instance \(instance.id) stopped; nothing left in libvirt or on disk")
+    }
+
+    func teardown(_ instance: InstanceRecord) throws {
+        try Cleanup(store: store, connection: connection).remove(owner: instance.owner)
+        try store.setInstanceState(instance.id, .stopped)
+    }
+
+    func requireReady(_ instance: InstanceRecord) throws -> InstanceRecord {
+        guard instance.state == .ready else {
+            throw VMLabError(.invalidState, "lab \(instance.lab) (instance \(instance.id)) is \(instance.state.rawValue), not ready; "
+                + "stop it with `vmlab lab stop \(instance.lab)` and start it again")
+        }
+        return instance
+    }
+
+    // MARK: runs
+
+    /// Runs an experiment once per plan, reverting to the baseline before each run unless
+    /// the experiment says otherwise. Measurements are committed as they are taken.
+    /// A failed run is recorded and the next one goes on; the result lists every run.
+    public func run(_ lab: LabSpec, instance: InstanceRecord, experiment: ExperimentSpec,
+                    plans: [RunPlan]) async throws -> [RunRecord] {
+        let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        var records: [RunRecord] = []
+        for (index, plan) in plans.enumerated() {
+            let label = plan.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            progress("\(experiment.name) run \(index + 1)/\(plans.count): \(label)\(plan.repetition > 0 ? " (repeat \(plan.repetition + 1))" : "")")
+            if experiment.revertBeforeRun { try await session.revertAll() }
+            var run = try store.beginRun(instance: instance.id, experiment: experiment.name,
+                                         parameters: plan.parameters, repetition: plan.repetition)
+            let runID = run.id!
+            var failure: String?
+            do {
+                try await session.execute(experiment.steps, values: plan.parameters, run: (runID, experiment.name, plan))
+            } catch {
+                failure = "\(error)"
+                progress("\(experiment.name) run \(index + 1) failed: \(error)")
+            }
+            try store.finishRun(runID, error: failure)
+            run.status = failure == nil ? .ok : .failed
+            run.error = failure
+            records.append(run)
+        }
+        return records
+    }
+
+    // MARK: gc
+
+    /// What a killed runner left: resources of owners that no longer exist, instances
+    /// stuck in `starting` or with an interrupted run. Removes them (unless `dryRun`)
+    /// and marks the interrupted runs failed.
+    public func collectGarbage(dryRun: Bool = false) throws -> [Resource] {
+        let cleanup = Cleanup(store: store, connection: connection)
+        var doomed = Set<String>()
+        for instance in try store.activeInstances() where instance.state == .starting && !processIsAlive(instance.pid) {
+            doomed.insert(instance.owner)
+        }
+        let interrupted = try store.interruptedRuns()
+        for run in interrupted { doomed.insert("lab:\(run.instance)") }
+        let live = Set(try store.guests().map { "guest:\($0.name)" } + store.activeInstances().map(\.owner))
+            .subtracting(doomed)
+        let garbage = try store.resources().filter { !live.contains($0.owner) }
+        guard !dryRun else { return garbage }
+        try cleanup.remove(garbage)
+        for run in interrupted { try store.finishRun(run.id!, error: "interrupted: the runner (pid \(run.pid)) was killed") }
+        for owner in doomed { try store.setInstanceState(String(owner.dropFirst("lab:".count)), .stopped) }
+        return garbage
+    }
+}
+
+extension LabRunner {
+    /// The domain of one VM of a started lab, or an error naming the lab's VMs.
+    public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
+        let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm)
+        guard let domain = connection.lookupDomain(named: name) else {
+            throw VMLabError(.notFound, "lab \(instance.lab) has no running VM '\(vm)' (domain \(name))")
+        }
+        return domain
+    }
+
+    /// The serial console of one VM of a started lab.
+    public func console(of instance: InstanceRecord, vm: String) throws -> GuestConsole {
+        GuestConsole(stream: try domain(of: instance, vm: vm).openConsole())
+    }
+
+    /// What libvirt says of each VM of an instance now ("running", "shut off", ... or
+    /// "missing" when the domain is gone).
+    public func vmStates(of instance: InstanceRecord, lab: LabSpec) -> [(vm: String, state: String)] {
+        lab.vms.map { vm in
+            let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm.name)
+            return (vm.name, (try? connection.lookupDomain(named: name)?.state().label) ?? "missing")
+        }
+    }
+
+    /// The agent client of one VM of a started lab.
+    public func agent(of instance: InstanceRecord, vm: String) throws -> GuestAgent {
+        GuestAgent(guest: "\(instance.lab)/\(vm)", transport: LibvirtAgentTransport(domain: try domain(of: instance, vm: vm)))
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Guests
+import LabModel
+import LabStore
+import Libvirt
+import VMLabSupport
+
+/// A ready (or starting) lab instance with its libvirt handles: executes steps on its VMs
+/// and records each as an event.
+struct LabSession: Sendable {
+    let lab: LabSpec
+    let instance: InstanceRecord
+    let runner: LabRunner
+    let domains: [String: Domain]
+
+    /// The run a step belongs to, for measurements and artifacts (nil during setup).
+    typealias RunContext = (id: Int64, experiment: String, plan: RunPlan)
+
+    init(lab: LabSpec, instance: InstanceRecord, runner: LabRunner) throws {
+        self.lab = lab
+        self.instance = instance
+        self.runner = runner
+        var domains: [String: Domain] = [:]
+        for vm in lab.vms {
+            let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
+            guard let domain = runner.connection.lookupDomain(named: name) else {
+                throw VMLabError(.notFound, "lab \(lab.name): VM \(vm.name) (domain \(name)) is gone from libvirt; "
+                    + "stop the lab with `vmlab lab stop \(lab.name)` and start it again")
+            }
+            domains[vm.name] = domain
+        }
+        self.domains = domains
+    }
+
+    func domain(_ vm: String) throws -> Domain {
+        guard let d = domains[vm] else { throw VMLabError(.notFound, "lab \(lab.name) has no VM '\(vm)'") }
+        return d
+    }
+
+    func agent(_ vm: String) throws -> GuestAgent {
+        GuestAgent(guest: "\(lab.name)/\(vm)", transport: LibvirtAgentTransport(domain: try domain(vm)))
+    }
+
+    /// Runs `body` for every VM concurrently.
+    func forEachVM(_ body: @escaping @Sendable (VMSpec, Domain) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for vm in lab.vms {
+                let domain = try self.domain(vm.name)
+                group.addTask { try await body(vm, domain) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    // MARK: boot
+
+    /// Starts every VM, waits for the agents, gives static addresses and formats disks.
+    func bootAll() async throws {
+        let started = ContinuousClock.now
+        try await forEachVM { vm, domain in
+            try await offPool { try domain.start() }
+            try await self.afterBoot(vm)
+            let fs = vm.disks.enumerated().filter { $0.element.filesystem != nil }
+            for (i, disk) in fs {
+                let device = "/dev/\(LabRunner.diskTarget(i + 1))"
+                let command = disk.filesystem == "swap" ? "mkswap \(device)" : "mkfs -t \(disk.filesystem!) -q \(device) </dev/null"
+                let result = try await self.agent(vm.name).shell(command, timeout: .seconds(300))
+                guard result.exitCode == 0 else {
+                    throw VMLabError(.failed, "formatting disk \(disk.name) of \(vm.name) failed: \(result.stderrText.suffix(300))")
+                }
+            }
+        }
+        runner.progress(String(format: "\(lab.name): all VMs answer (%.1f s)", (ContinuousClock.now - started).seconds))
+    }
+
+    /// After any boot: wait for the agent, then bring the NICs up with their addresses.
+    func afterBoot(_ vm: VMSpec) async throws {
+        let agent = try self.agent(vm.name)
+        try await agent.waitUntilReady(timeout: runner.bootTimeout)
+        var commands: [String] = []
+        for (i, nic) in vm.nics.enumerated() {
+            if let address = nic.address { commands.append("ip addr replace \(address) dev eth\(i)") }
+            commands.append("ip link set eth\(i) up")
+        }
+        guard !commands.isEmpty else { return }
+        let result = try await agent.shell(commands.joined(separator: " && "), timeout: .seconds(30))
+        guard result.exitCode == 0 else {
+            throw VMLabError(.failed, "configuring the network of \(vm.name) failed: \(result.stderrText.suffix(300))")
+        }
+    }
+
+    /// Back to the baseline snapshot on every VM, agents answering.
+    func revertAll() async throws {
+        let started = ContinuousClock.now
+        try await forEachVM { vm, domain in
+            try await offPool { try domain.revert(to: try domain.snapshot(named: LabRunner.baseline)) }
+            try await self.agent(vm.name).waitUntilReady(timeout: self.runner.bootTimeout)
+        }
+        runner.progress(String(format: "\(lab.name): reverted to baseline (%.1f s)", (ContinuousClock.now - started).seconds))
+    }
+
+    // MARK: steps
+
+    /// Runs steps in order, substituting parameters; the first failing step ends the list.
+    func execute(_ steps: [Step], values: [String: String], run: RunContext?) async throws {
+        for step in steps {
+            try await execute(try step.substituted(values), run: run)
+        }
+    }
+
+    /// Runs one (already substituted) step and records it as an event. Its values are
+    /// checked first by the same code that checked them when the lab was loaded.
+    func execute(_ step: Step, run: RunContext?) async throws {
+        let started = Date()
+        let clock = ContinuousClock.now
+        do {
+            do { try step.body.check() } catch {
+                throw VMLabError(.invalidInput, "\(step.kind) \(error.field.map { "\($0) " } ?? "")of \(step.detail): \(error.message)")
+            }
+            let output = try await step.body.run(in: SessionRuntime(session: self, run: run))
+            try record(step, started: started, seconds: (ContinuousClock.now - clock).seconds, ok: true, output: output, run: run)
+        } catch {
+            try? record(step, started: started, seconds: (ContinuousClock.now - clock).seconds, ok: false,
+                        output: "\(error)", run: run)
+            throw error
+        }
+    }
+
+    private func record(_ step: Step, started: Date, seconds: Double, ok: Bool, output: String?, run: RunContext?) throws {
+        try runner.store.recordEvent(EventRecord(
+            id: nil, instance: instance.id, run: run?.id, kind: step.kind, vm: step.vms.first,
+            detail: step.detail, startedAt: started, seconds: seconds, ok: ok,
+            output: output.map { String($0.suffix(2000)) }))
+    }
+
+    func spec(_ vm: String) throws -> VMSpec {
+        guard let s = lab.vm(vm) else { throw VMLabError(.notFound, "lab \(lab.name) has no VM '\(vm)'") }
+        return s
+    }
+}

@@ -1,0 +1,2 @@
+/// A callback for progress lines; libraries never print.
+public typealias ProgressReporter = @Sendable (String) -> Void

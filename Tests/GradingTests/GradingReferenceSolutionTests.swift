@@ -1,0 +1,54 @@
+import Foundation
+@testable import Grading
+@testable import Guests
+@testable import LabModel
+@testable import LabStore
+@testable import Results
+@testable import Runner
+import Testing
+import TestSupport
+@testable import VMLabSupport
+
+/// solution.yaml: runs, answers, and the artifacts a perfect student hands in, read from
+/// files next to it (net-attack's ruleset).
+struct GradingReferenceSolutionTests {
+    @Test func readsArtifactsNextToTheSolution() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try dir.write("solution/ruleset.nft", "table inet filter {}\n")
+        let url = try dir.write("solution/solution.yaml", """
+            artifacts:
+              ruleset.nft: ruleset.nft
+            runs:
+              - experiment: flood
+                set: {firewall: "on"}
+            answers:
+              port: "= service_port"
+            """)
+        let solution = try ReferenceSolution.load(url)
+        #expect(solution.artifacts == ["ruleset.nft": Data("table inet filter {}\n".utf8)])
+        #expect(solution.runs.map(\.request.settings) == [[ParameterSetting("firewall", "on")]])
+    }
+
+    @Test func noArtifactsByDefault() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let url = try dir.write("solution.yaml", "runs:\n  - experiment: scan\n")
+        #expect(try ReferenceSolution.load(url).artifacts.isEmpty)
+    }
+
+    @Test func aMissingOrUnsafeArtifactIsReported() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let url = try dir.write("solution.yaml", """
+            artifacts:
+              ruleset.nft: missing.nft
+              ../x: ruleset.nft
+            runs:
+              - experiment: scan
+            """)
+        let error = try #require(throws: (any Error).self) { try ReferenceSolution.load(url) }
+        #expect("\(error)".contains("solution.yaml:2: artifacts.ruleset.nft: cannot read"))
+        #expect("\(error)".contains("solution.yaml:3: artifacts.../x: artifact name '../x' contains a path separator"))
+    }
+}
