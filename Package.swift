@@ -28,7 +28,9 @@ let package = Package(
 
         // The core, one job per target.
         .target(name: "VMLabSupport"),
-        .target(name: "LabModel", dependencies: ["VMLabSupport", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LabModel", dependencies: [
+            "VMLabSupport", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "LabStore", dependencies: ["VMLabSupport", "LabModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Guests", dependencies: [
             "VMLabSupport", "LabModel", "LabStore", "Libvirt", "Guestfs",

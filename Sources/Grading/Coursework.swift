@@ -22,7 +22,7 @@ public struct Coursework: Sendable {
 
     /// The rubric of a lab (Grading/NAME/rubric.yaml), checked against the lab.
     public func rubric(for lab: LabSpec) throws -> Rubric {
-        let url = catalog.course.appendingPathComponent("Grading/\(lab.name)/rubric.yaml")
+        let url = catalog.layout.rubric(lab.name)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw VMLabError(.notFound, "lab \(lab.name) has no rubric (\(url.path)); the course may keep grading private")
         }

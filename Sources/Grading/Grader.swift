@@ -102,7 +102,7 @@ public struct Grader: Sendable {
         self.lab = lab
     }
 
-    /// Grades `evidence`. `replay` runs replay checks (nil: they earn 0, "needs --replay");
+    /// Grades `evidence`. `replay` runs replay checks (nil: they earn 0 and say a replay is needed);
     /// `onlyLocal` keeps only the checks a student may run (`vmlab check`); `forStudent`
     /// words details so they never reveal expected values or ranges.
     public func grade(_ evidence: Evidence, replay: ((ReplayRequest) async throws -> ReplayOutcome)?,
@@ -294,7 +294,7 @@ struct GradingContext {
 
     func replay(_ rule: ReplayRule, check: RubricCheck,
                 runner: ((ReplayRequest) async throws -> ReplayOutcome)?) async -> CheckOutcome {
-        guard let runner else { return .fail("needs --replay", student: "needs --replay") }
+        guard let runner else { return .fail("needs a replay, and replays were not run", student: "checked when your work is replayed") }
         var references = evidence.parameters
         for (question, answer) in evidence.answers {
             references["answer.\(question)"] = answer.trimmingCharacters(in: .whitespacesAndNewlines)

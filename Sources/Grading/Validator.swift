@@ -53,7 +53,7 @@ public struct Validator: Sendable {
               let rubric = await step("rubric is valid", { try coursework.rubric(for: lab) }),
               let solution = await step("reference solution is valid", {
                   let solution = try ReferenceSolution.load(
-                      coursework.catalog.course.appendingPathComponent("Grading/\(name)/solution/solution.yaml"))
+                      coursework.catalog.layout.solution(name))
                   for artifact in solution.artifacts.keys.sorted() where !lab.artifacts.contains(where: { $0.name == artifact }) {
                       throw VMLabError(.invalidInput, "the solution hands in \(artifact), but lab \(name) declares no such artifact")
                   }

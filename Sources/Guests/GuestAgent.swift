@@ -32,7 +32,7 @@ public struct GuestAgent: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw VMLabError(.timeout, "the guest agent of '\(guest)' did not answer within \(timeout.components.seconds) s; "
-            + "see the boot messages with `vmlab console \(guest)` or raise --boot-timeout")
+            + "see the boot messages with `vmlab console \(guest)`")
     }
 
     /// Runs `argv` in the guest (no shell), feeding `stdin`, and waits for it to exit.

@@ -45,9 +45,9 @@ public struct GuestManager: Sendable {
             throw VMLabError(.invalidInput, "guest name '\(name)' must be lowercase letters, digits and dashes, starting with a letter (at most 40)")
         }
         guard (64...65536).contains(memoryMiB) else {
-            throw VMLabError(.invalidInput, "--memory \(memoryMiB) MiB is out of range 64...65536")
+            throw VMLabError(.invalidInput, "guest '\(name)': \(memoryMiB) MiB of memory is out of range 64...65536")
         }
-        guard (1...64).contains(vcpus) else { throw VMLabError(.invalidInput, "--vcpus \(vcpus) is out of range 1...64") }
+        guard (1...64).contains(vcpus) else { throw VMLabError(.invalidInput, "guest '\(name)': \(vcpus) vCPUs is out of range 1...64") }
         if try store.guest(named: name) != nil {
             throw VMLabError(.alreadyExists, "a guest named '\(name)' already exists; remove it with `vmlab vm rm \(name)` or pick another name")
         }

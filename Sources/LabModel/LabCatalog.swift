@@ -4,37 +4,30 @@ import VMLabSupport
 /// The labs of a course folder (Labs/NAME/lab.yaml), so commands can list them and load one
 /// by name with its image recipe checked against the course's Images/.
 public struct LabCatalog: Sendable {
-    /// The course folder: the one holding Labs/ and Images/.
-    public let course: URL
+    public let layout: CourseLayout
 
-    public init(course: URL) { self.course = course }
-
-    var labsDirectory: URL { course.appendingPathComponent("Labs", isDirectory: true) }
-    var imagesDirectory: URL { course.appendingPathComponent("Images", isDirectory: true) }
+    public init(layout: CourseLayout) { self.layout = layout }
 
     /// The folder of lab `name` (whether or not it exists).
-    public func directory(of name: String) -> URL {
-        labsDirectory.appendingPathComponent(name, isDirectory: true)
-    }
+    public func directory(of name: String) -> URL { layout.labDirectory(name) }
 
     /// The names of the folders under Labs/ that hold a lab.yaml, sorted; a folder without one
     /// (work in progress, shared files) is not a lab.
     public func names() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: labsDirectory.path)) ?? []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: layout.labs.path)) ?? []
         return entries.filter { name in
-            !name.hasPrefix(".")
-                && FileManager.default.fileExists(atPath: directory(of: name).appendingPathComponent("lab.yaml").path)
+            !name.hasPrefix(".") && FileManager.default.fileExists(atPath: layout.labFile(name).path)
         }.sorted()
     }
 
     /// Loads and validates lab `name`; a missing lab says which labs exist.
     public func load(_ name: String) throws -> LabSpec {
-        let file = directory(of: name).appendingPathComponent("lab.yaml")
+        let file = layout.labFile(name)
         guard !name.isEmpty, !name.contains("/"), FileManager.default.fileExists(atPath: file.path) else {
             let known = names()
-            throw VMLabError(.notFound, "no lab '\(name)' in \(labsDirectory.path) "
+            throw VMLabError(.notFound, "no lab '\(name)' in \(layout.labs.path) "
                              + (known.isEmpty ? "(there are no labs there yet)" : "(labs: \(known.joined(separator: ", ")))"))
         }
-        return try LabSpec.load(file, imagesDirectory: imagesDirectory)
+        return try LabSpec.load(file, imagesDirectory: layout.images)
     }
 }

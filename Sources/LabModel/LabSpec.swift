@@ -106,7 +106,7 @@ public struct ParameterSpec: Sendable, Equatable {
         self.perStudent = perStudent
     }
 
-    /// nil when `value` is acceptable, else why not (for messages such as "--set commit=abc").
+    /// nil when `value` is acceptable, else why not (for messages such as "parameter commit=abc: ...").
     public func problem(with value: String) -> String? {
         switch kind {
         case let .int(min, max):

@@ -245,7 +245,7 @@ struct GradingGraderTests {
 
     @Test func replayWithoutAClosureNeedsReplay() async throws {
         let check = try #require(try await F.grade(F.evidence()).check("replay"))
-        #expect(!check.passed && check.earned == 0 && check.detail == "needs --replay")
+        #expect(!check.passed && check.earned == 0 && check.detail == "needs a replay, and replays were not run")
     }
 
     @Test func replayReceivesSubstitutedParametersAndArtifacts() async throws {

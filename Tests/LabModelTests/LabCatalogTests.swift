@@ -22,20 +22,20 @@ import Testing
         try FileManager.default.createDirectory(at: course.root.appendingPathComponent("Labs/draft"),
                                                 withIntermediateDirectories: true)
         try "notes".write(to: course.root.appendingPathComponent("Labs/README.md"), atomically: true, encoding: .utf8)
-        #expect(LabCatalog(course: course.root).names() == ["journal-replay", "zfs-tuning"])
+        #expect(LabCatalog(layout: CourseLayout(root: course.root)).names() == ["journal-replay", "zfs-tuning"])
     }
 
     @Test func noLabsFolderMeansNoLabs() throws {
         let course = try TempCourse()
         defer { course.remove() }
-        #expect(LabCatalog(course: course.root).names().isEmpty)
+        #expect(LabCatalog(layout: CourseLayout(root: course.root)).names().isEmpty)
     }
 
     @Test func loadsALabByName() throws {
         let course = try TempCourse()
         defer { course.remove() }
         let url = try course.writeLab("journal-replay", Self.lab())
-        let catalog = LabCatalog(course: course.root)
+        let catalog = LabCatalog(layout: CourseLayout(root: course.root))
         let lab = try catalog.load("journal-replay")
         #expect(lab.name == "journal-replay")
         #expect(lab.source == url)
@@ -48,7 +48,7 @@ import Testing
         defer { course.remove() }
         try course.writeLab("journal-replay", Self.lab(image: "missing"))
         #expect {
-            _ = try LabCatalog(course: course.root).load("journal-replay")
+            _ = try LabCatalog(layout: CourseLayout(root: course.root)).load("journal-replay")
         } throws: { error in
             guard let errors = (error as? SpecErrors)?.errors else { return false }
             return errors.contains { $0.line == 3 && $0.field == "image" && $0.message.contains("(recipes: base)") }
@@ -62,7 +62,7 @@ import Testing
         try course.writeLab("journal-replay", Self.lab())
         try course.writeLab("zfs-tuning", Self.lab())
         #expect {
-            _ = try LabCatalog(course: course.root).load(name)
+            _ = try LabCatalog(layout: CourseLayout(root: course.root)).load(name)
         } throws: { error in
             guard let error = error as? VMLabError else { return false }
             return error.code == .notFound && error.message.contains("no lab '\(name)'")
@@ -74,7 +74,7 @@ import Testing
         let course = try TempCourse()
         defer { course.remove() }
         #expect {
-            _ = try LabCatalog(course: course.root).load("journal")
+            _ = try LabCatalog(layout: CourseLayout(root: course.root)).load("journal")
         } throws: { error in
             (error as? VMLabError)?.message.contains("there are no labs there yet") == true
         }

@@ -30,9 +30,10 @@ struct GlobalOptions: ParsableArguments {
         try GuestManager(home: home, store: store(), uri: uri, progress: Output.reporter)
     }
 
+    func acceleratorSetting() throws -> AcceleratorSetting { try AcceleratorSetting.resolve(flag: accel, home: home) }
+
     func accelerator() async throws -> Accelerator {
-        let setting = try AcceleratorSetting.resolve(flag: accel, home: home)
-        let verdict = try await AcceleratorProbe(home: home).choose(setting, progress: Output.reporter)
+        let verdict = try await AcceleratorProbe(home: home).choose(try acceleratorSetting(), progress: Output.reporter)
         return verdict.accelerator
     }
 
@@ -47,14 +48,14 @@ enum CourseLocator {
     static func find(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
         if let explicit = flag ?? environment["VMLAB_COURSE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             let url = URL(fileURLWithPath: explicit, isDirectory: true)
-            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("Images").path) else {
+            guard CourseLayout.isCourse(url) else {
                 throw VMLabError(.notFound, "\(url.path) has no Images/ folder; point --course at a vmlab course folder")
             }
             return url
         }
         var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
         while true {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Images").path) { return dir }
+            if CourseLayout.isCourse(dir) { return dir }
             let parent = dir.deletingLastPathComponent()
             if parent.path == dir.path { break }
             dir = parent
@@ -64,7 +65,9 @@ enum CourseLocator {
 }
 
 extension GlobalOptions {
-    func catalog() throws -> LabCatalog { LabCatalog(course: try courseDirectory()) }
+    func catalog() throws -> LabCatalog { LabCatalog(layout: try courseLayout()) }
+
+    func courseLayout() throws -> CourseLayout { CourseLayout(root: try courseDirectory()) }
 
     func runner() throws -> LabRunner {
         try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
@@ -78,11 +81,13 @@ extension GlobalOptions {
         return instance
     }
 
-    /// The image a lab needs, built (or found in the cache) from the course's recipe.
-    func image(for lab: LabSpec) async throws -> BuiltImage {
-        let recipe = try ImageRecipe.load(try courseDirectory().appendingPathComponent("Images/\(lab.image).yaml"))
-        return try await ImageBuilder(home: home, progress: Output.reporter).build(recipe).image
+    /// The course with its runner: labs, images, accelerator.
+    func openCourse() throws -> Course {
+        Course(layout: try courseLayout(), runner: try runner(), accelerator: try acceleratorSetting())
     }
+
+    /// The image a lab needs, built (or found in the cache) from the course's recipe.
+    func image(for lab: LabSpec) async throws -> BuiltImage { try await openCourse().image(for: lab) }
 }
 
 extension GlobalOptions {

@@ -111,7 +111,7 @@ struct Validate: AsyncParsableCommand {
         let coursework = try global.coursework()
         let names = labs.isEmpty
             ? coursework.catalog.names().filter {
-                FileManager.default.fileExists(atPath: coursework.catalog.course.appendingPathComponent("Grading/\($0)/rubric.yaml").path)
+                coursework.catalog.layout.hasRubric($0)
             }
             : labs
         guard !names.isEmpty else { throw VMLabError(.notFound, "no lab with a rubric (Grading/NAME/rubric.yaml) to validate") }

@@ -29,7 +29,7 @@ struct ImageCommand: AsyncParsableCommand {
         func run() async throws {
             let url = recipe.hasSuffix(".yaml")
                 ? URL(fileURLWithPath: recipe)
-                : try global.courseDirectory().appendingPathComponent("Images/\(recipe).yaml")
+                : try global.courseLayout().imageRecipe(recipe)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw VMLabError(.notFound, "no image recipe \(url.path)")
             }

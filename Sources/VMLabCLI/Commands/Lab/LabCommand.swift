@@ -79,18 +79,15 @@ struct LabCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let spec = try global.catalog().load(lab)
-            let image = try await global.image(for: spec)
-            let accelerator = try await global.accelerator()
-            var fixed: [String: String] = [:]
-            if let student {
-                if let problem = studentIDProblem(student) { throw ValidationError("--student '\(student)': \(problem)") }
-                fixed = StudentParameters.derive(lab: spec, student: student, secret: try global.courseSecret())
-                for (name, value) in fixed.sorted(by: { $0.key < $1.key }) { Output.progress("\(name) = \(value) (yours)") }
+            if let student, let problem = studentIDProblem(student) {
+                throw ValidationError("--student '\(student)': \(problem)")
             }
-            let instance = try await global.runner().start(spec, image: image, accelerator: accelerator, student: student,
-                                                           fixedParameters: fixed)
-            Output.line("\(spec.name) \(instance.id) ready")
+            let started = try await global.openCourse().start(lab, student: student,
+                                                          secret: student == nil ? nil : try global.courseSecret())
+            for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
+                Output.progress("\(name) = \(value) (yours)")
+            }
+            Output.line("\(started.lab.name) \(started.instance.id) ready")
         }
     }
 

@@ -1,22 +1,34 @@
 import Foundation
-@testable import Grading
-@testable import Guests
 @testable import LabModel
-@testable import LabStore
-@testable import Results
-@testable import Runner
 import Testing
 import TestSupport
 @testable import VMLabSupport
 
 /// Guards per-student values: the documented formula, determinism, ranges, spread between
 /// students, and where the course secret comes from.
-@Suite("Grading: StudentParameters")
-struct GradingStudentParametersTests {
+@Suite("StudentParameters")
+struct StudentParametersTests {
     static let secret = Data("correct horse battery staple 42".utf8)
 
+    static func lab() -> LabSpec {
+        LabSpec(
+            name: "journal-replay", title: "Journal replay", summary: "s", image: "base",
+            parameters: [
+                ParameterSpec(name: "journal_mode", kind: .choice(["ordered", "writeback", "journal"]), defaultValue: "ordered"),
+                ParameterSpec(name: "commit", kind: .int(min: 1, max: 1000), defaultValue: "5", perStudent: true),
+                ParameterSpec(name: "files", kind: .int(min: 100, max: 20000), defaultValue: "1500"),
+                ParameterSpec(name: "ratio", kind: .number(min: 0.5, max: 4), defaultValue: "1.5", perStudent: true),
+                ParameterSpec(name: "mode", kind: .choice(["ordered", "writeback", "journal"]), defaultValue: "ordered",
+                              perStudent: true),
+                ParameterSpec(name: "banner", kind: .string, defaultValue: "hello", perStudent: true),
+                ParameterSpec(name: "unbounded", kind: .int(min: 1, max: nil), defaultValue: "7", perStudent: true),
+            ],
+            networks: [], vms: [VMSpec(name: "box")], setup: [], experiments: [],
+            source: URL(fileURLWithPath: "/course/Labs/journal-replay/lab.yaml"))
+    }
+
     @Test func derivesOnlyPerStudentParametersDeterministically() {
-        let lab = GradingFixture.lab()
+        let lab = Self.lab()
         let a = StudentParameters.derive(lab: lab, student: "alice", secret: Self.secret)
         #expect(Set(a.keys) == ["commit", "ratio", "mode", "banner", "unbounded"])
         #expect(a == StudentParameters.derive(lab: lab, student: "alice", secret: Self.secret))
@@ -25,7 +37,7 @@ struct GradingStudentParametersTests {
     }
 
     @Test func valuesAreInRangeAndValidForTheirParameter() throws {
-        let lab = GradingFixture.lab()
+        let lab = Self.lab()
         for i in 0..<300 {
             let values = StudentParameters.derive(lab: lab, student: "s\(i)", secret: Self.secret)
             for (name, value) in values {
@@ -46,7 +58,7 @@ struct GradingStudentParametersTests {
     }
 
     @Test func differsBetweenStudents() {
-        let lab = GradingFixture.lab()
+        let lab = Self.lab()
         let commits = (0..<50).map { StudentParameters.derive(lab: lab, student: "student\($0)@uni.example", secret: Self.secret)["commit"]! }
         #expect(Set(commits).count >= 45, "only \(Set(commits).count) distinct values of 50")
         let modes = Set((0..<50).map { StudentParameters.derive(lab: lab, student: "s\($0)", secret: Self.secret)["mode"]! })
@@ -70,7 +82,7 @@ struct GradingStudentParametersTests {
     }
 
     @Test func parametersAreDefaultsWithTheStudentsValues() {
-        let lab = GradingFixture.lab()
+        let lab = Self.lab()
         let all = StudentParameters.parameters(lab: lab, student: "alice", secret: Self.secret)
         #expect(all["files"] == "1500")
         #expect(all["commit"] == StudentParameters.derive(lab: lab, student: "alice", secret: Self.secret)["commit"])

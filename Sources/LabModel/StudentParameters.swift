@@ -1,10 +1,5 @@
 import Crypto
 import Foundation
-import Guests
-import LabModel
-import LabStore
-import Results
-import Runner
 import VMLabSupport
 
 /// Per-student parameter values: each student's lab differs (so copied results show), yet the

@@ -1,0 +1,62 @@
+import Foundation
+import Guests
+import LabModel
+import LabStore
+import VMLabSupport
+
+/// A course on this host: its labs by name, the images they boot, the accelerator guests
+/// use, and the runner. Starting a lab is one call here, so a command (or a test) does not
+/// assemble it from the catalog, the image builder, the KVM probe and the runner itself.
+public struct Course: Sendable {
+    public let catalog: LabCatalog
+    public let runner: LabRunner
+    public let accelerator: AcceleratorSetting
+
+    public init(layout: CourseLayout, runner: LabRunner, accelerator: AcceleratorSetting) {
+        self.catalog = LabCatalog(layout: layout)
+        self.runner = runner
+        self.accelerator = accelerator
+    }
+
+    public var layout: CourseLayout { catalog.layout }
+
+    /// Loads and validates lab `name`.
+    public func lab(_ name: String) throws -> LabSpec { try catalog.load(name) }
+
+    /// The image `lab` boots: built from the course's recipe, or found in the cache.
+    public func image(for lab: LabSpec) async throws -> BuiltImage {
+        let recipe = try ImageRecipe.load(layout.imageRecipe(lab.image))
+        return try await ImageBuilder(home: runner.home, progress: runner.progress).build(recipe).image
+    }
+
+    /// The accelerator guests run under (KVM proven by a probe guest, else TCG).
+    public func chosenAccelerator() async throws -> Accelerator {
+        try await AcceleratorProbe(home: runner.home).choose(accelerator, progress: runner.progress).accelerator
+    }
+
+    /// A started lab and the per-student values it runs with.
+    public struct Started: Sendable {
+        public let lab: LabSpec
+        public let instance: InstanceRecord
+        public let studentValues: [String: String]
+    }
+
+    /// Starts lab `name`: for `student` when given, with the per-student values derived from
+    /// `secret`; else with every parameter at its default.
+    public func start(_ name: String, student: String? = nil, secret: Data? = nil) async throws -> Started {
+        let lab = try lab(name)
+        var values: [String: String] = [:]
+        if let student {
+            if let problem = studentIDProblem(student) { throw VMLabError(.invalidInput, problem) }
+            guard let secret else {
+                throw VMLabError(.invalidInput, "student \(student): per-student values need the course secret")
+            }
+            values = StudentParameters.derive(lab: lab, student: student, secret: secret)
+        }
+        let image = try await image(for: lab)
+        let accelerator = try await chosenAccelerator()
+        let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: student,
+                                              fixedParameters: values)
+        return Started(lab: lab, instance: instance, studentValues: values)
+    }
+}
