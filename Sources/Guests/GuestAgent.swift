@@ -19,9 +19,24 @@ public struct GuestAgent: Sendable {
         self.transport = transport
     }
 
+    /// The most `readFile` takes from a guest unless told otherwise: the guest decides how
+    /// long a file is (/dev/zero never ends), so the host's memory needs a bound.
+    public static let defaultMaxFileBytes = 16 << 20
+
+    /// How long `readFile` may take unless told otherwise.
+    public static let defaultReadTimeout = Duration.seconds(60)
+
+    /// The longest reply decoded. qemu-ga buffers at most 16 MiB of each of stdout and
+    /// stderr, about 43 MiB as base64; anything longer is not a well-behaved agent. (libvirt
+    /// has already received the text; this bounds what decoding it costs on top.)
+    static let maxReplyBytes = 48 << 20
+
+    /// The bytes asked for per guest-file-read and sent per guest-file-write.
+    static let chunkBytes = 1 << 20
+
     /// Answers whether the agent responds right now.
     public func ping(timeoutSeconds: Int32 = 1) async -> Bool {
-        (try? await callOffPool("guest-ping", [:], timeoutSeconds: timeoutSeconds)) != nil
+        (try? await callOffPool(GuestPing(), timeoutSeconds: timeoutSeconds)) != nil
     }
 
     /// Polls until the agent answers or `timeout` passes.
@@ -40,30 +55,21 @@ public struct GuestAgent: Sendable {
     public func exec(_ argv: [String], stdin: Data? = nil, environment: [String: String] = [:],
                      timeout: Duration = .seconds(60)) async throws -> ExecResult {
         guard let path = argv.first else { throw VMLabError(.invalidInput, "no command given to run in '\(guest)'") }
-        var args: [String: Any] = ["path": path, "arg": Array(argv.dropFirst()), "capture-output": true]
+        var request = GuestExec(path: path, arg: Array(argv.dropFirst()), captureOutput: true)
         if !environment.isEmpty {
             var env = environment
             if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
-            args["env"] = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            request.env = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         }
-        if let stdin { args["input-data"] = stdin.base64EncodedString() }
-        let started = try await callOffPool("guest-exec", args)
-        guard let pid = started["pid"] as? Int else {
-            throw VMLabError(.failed, "the agent of '\(guest)' started \(path) but returned no pid")
-        }
+        request.inputData = stdin?.base64EncodedString()
+        let pid = try await callOffPool(request).pid
         let deadline = ContinuousClock.now + timeout
         var pause = Duration.milliseconds(5)
         while true {
-            let status = try await callOffPool("guest-exec-status", ["pid": pid])
-            if status["exited"] as? Bool == true {
-                return ExecResult(
-                    exitCode: Int32(status["exitcode"] as? Int ?? (status["signal"] != nil ? 128 + (status["signal"] as? Int ?? 0) : -1)),
-                    signal: (status["signal"] as? Int).map(Int32.init),
-                    stdout: Data(base64Encoded: status["out-data"] as? String ?? "") ?? Data(),
-                    stderr: Data(base64Encoded: status["err-data"] as? String ?? "") ?? Data())
-            }
+            let status = try await callOffPool(GuestExecStatus(pid: pid))
+            if status.exited { return try result(of: status, argv: argv) }
             if ContinuousClock.now >= deadline {
-                _ = try? call("guest-exec", ["path": "kill", "arg": ["-KILL", "\(pid)"]])
+                _ = try? await callOffPool(GuestExec(path: "kill", arg: ["-KILL", "\(pid)"]))
                 throw VMLabError(.timeout, "`\(argv.joined(separator: " "))` in '\(guest)' did not finish within \(timeout.components.seconds) s and was killed")
             }
             try await Task.sleep(for: pause)
@@ -71,32 +77,95 @@ public struct GuestAgent: Sendable {
         }
     }
 
+    /// The result of an exited program. The guest wrote every number here, so each is
+    /// range-checked: a nonsense exit code is an error, not a trap that ends vmlab.
+    private func result(of status: ExecStatus, argv: [String]) throws -> ExecResult {
+        let command = "`\(argv.joined(separator: " "))`"
+        func nonsense(_ what: String, _ value: Int64) -> VMLabError {
+            VMLabError(.failed, "the guest agent of '\(guest)' reported \(what) \(value) for \(command), "
+                + "which no process can have; the agent in the guest is broken or was replaced")
+        }
+        var signal: Int32?
+        if let value = status.signal {
+            guard let valid = Int32(exactly: value) else { throw nonsense("signal", value) }
+            signal = valid
+        }
+        let exitCode: Int32
+        if let value = status.exitcode {
+            guard let valid = Int32(exactly: value) else { throw nonsense("exit code", value) }
+            exitCode = valid
+        } else if let signal {
+            // The shell's convention for a program ended by a signal.
+            guard let valid = Int32(exactly: 128 + Int64(signal)) else { throw nonsense("signal", Int64(signal)) }
+            exitCode = valid
+        } else {
+            exitCode = -1
+        }
+        return ExecResult(
+            exitCode: exitCode, signal: signal,
+            stdout: try base64(status.outData ?? "", "stdout of \(command)", command: GuestExecStatus.command),
+            stderr: try base64(status.errData ?? "", "stderr of \(command)", command: GuestExecStatus.command),
+            truncated: status.outTruncated == true || status.errTruncated == true)
+    }
+
     /// Runs a shell command line (`sh -c`).
     public func shell(_ command: String, timeout: Duration = .seconds(60)) async throws -> ExecResult {
         try await exec(["/bin/sh", "-c", command], timeout: timeout)
     }
 
-    /// Reads a whole file from the guest.
+    /// Reads a whole file from the guest, at most `defaultMaxFileBytes` within `defaultReadTimeout`.
     public func readFile(_ path: String) throws -> Data {
-        let handle = try open(path, mode: "r")
-        defer { _ = try? call("guest-file-close", ["handle": handle]) }
+        try readFile(path, maxBytes: Self.defaultMaxFileBytes, timeout: Self.defaultReadTimeout)
+    }
+
+    /// Reads a whole file from the guest. A file longer than `maxBytes`, or one still not
+    /// at its end after `timeout` (a pipe, a device), is an error: the guest decides what
+    /// the file holds, so neither the host's memory nor the caller's wait is left to it.
+    public func readFile(_ path: String, maxBytes: Int, timeout: Duration = GuestAgent.defaultReadTimeout) throws -> Data {
+        let maxBytes = max(0, maxBytes)
+        let deadline = ContinuousClock.now + timeout
+        let handle = try call(GuestFileOpen(path: path, mode: "r"), timeoutSeconds: Self.transportTimeout(until: deadline)).value
+        defer { _ = try? call(GuestFileClose(handle: handle)) }
         var data = Data()
         while true {
-            let chunk = try call("guest-file-read", ["handle": handle, "count": 1 << 20])
-            if let b64 = chunk["buf-b64"] as? String, let bytes = Data(base64Encoded: b64) { data.append(bytes) }
-            if chunk["eof"] as? Bool == true || (chunk["count"] as? Int ?? 0) == 0 { return data }
+            guard ContinuousClock.now < deadline else {
+                throw VMLabError(.timeout, "reading \(path) from '\(guest)' did not finish within \(shortNumber(timeout.seconds)) s "
+                    + "(\(data.count) bytes read); it may be a pipe or device that never ends, or the guest is overloaded")
+            }
+            // One byte past the cap is enough to know the file is too large.
+            let room = max(0, maxBytes - data.count)
+            let count = room < Self.chunkBytes ? room + 1 : Self.chunkBytes
+            let chunk = try call(GuestFileRead(handle: handle, count: count), timeoutSeconds: Self.transportTimeout(until: deadline))
+            let bytes = try base64(chunk.bufB64, "the contents of \(path)", command: GuestFileRead.command)
+            guard data.count + bytes.count <= maxBytes else {
+                throw VMLabError(.failed, "\(path) in '\(guest)' is larger than \(maxBytes) bytes, the most vmlab reads "
+                    + "through the guest agent; compress or split it in the guest and copy the parts")
+            }
+            data.append(bytes)
+            if chunk.eof == true || bytes.isEmpty { return data }
         }
+    }
+
+    /// Whole seconds for one agent call that should end by `deadline` (libvirt takes
+    /// seconds; at least 1, at most the usual 30).
+    private static func transportTimeout(until deadline: ContinuousClock.Instant) -> Int32 {
+        let left = (deadline - ContinuousClock.now).seconds.rounded(.up)
+        return Int32(min(30, max(1, left)))
     }
 
     /// Writes (replaces) a whole file in the guest.
     public func writeFile(_ path: String, contents: Data) throws {
-        let handle = try open(path, mode: "w")
-        defer { _ = try? call("guest-file-close", ["handle": handle]) }
+        let handle = try call(GuestFileOpen(path: path, mode: "w")).value
+        defer { _ = try? call(GuestFileClose(handle: handle)) }
         var offset = 0
         repeat {
-            let chunk = contents[contents.startIndex + offset ..< contents.startIndex + min(offset + (1 << 20), contents.count)]
-            let reply = try call("guest-file-write", ["handle": handle, "buf-b64": Data(chunk).base64EncodedString()])
-            let written = reply["count"] as? Int ?? 0
+            let chunk = contents[contents.startIndex + offset ..< contents.startIndex + min(offset + Self.chunkBytes, contents.count)]
+            let written = try call(GuestFileWrite(handle: handle, bufB64: Data(chunk).base64EncodedString())).count
+            // The count comes from the guest; one outside the chunk would move `offset` out of `contents`.
+            guard (0...chunk.count).contains(written) else {
+                throw VMLabError(.failed, "the guest agent of '\(guest)' claimed to write \(written) bytes of a "
+                    + "\(chunk.count)-byte chunk of \(path); the agent in the guest is broken or was replaced")
+            }
             guard written > 0 || chunk.isEmpty else {
                 throw VMLabError(.failed, "writing \(path) in '\(guest)' stalled at byte \(offset)")
             }
@@ -118,44 +187,90 @@ public struct GuestAgent: Sendable {
         try await offPool { try self.writeFile(path, contents: contents) }
     }
 
-    private func open(_ path: String, mode: String) throws -> Int {
-        let reply = try call("guest-file-open", ["path": path, "mode": mode])
-        guard let handle = reply["_value"] as? Int else {
-            throw VMLabError(.failed, "the agent of '\(guest)' returned no handle for \(path)")
+    /// Base64 from the guest, decoded; text that is not base64 is a malformed reply.
+    private func base64(_ text: String, _ what: String, command: String) throws -> Data {
+        guard let data = Data(base64Encoded: text) else {
+            throw VMLabError(.failed, "the guest agent of '\(guest)' sent \(what) in its reply to \(command) "
+                + "that is not base64: \(Self.excerpt(text))")
         }
-        return handle
+        return data
     }
 
     /// `call` on a dispatch thread: the agent answers within its timeout, but that can be
     /// seconds, too long to hold a thread of the cooperative pool.
-    func callOffPool(_ name: String, _ arguments: [String: Any], timeoutSeconds: Int32 = 30) async throws -> [String: Any] {
-        let request = UncheckedBox(value: arguments)
-        return try await offPool { UncheckedBox(value: try self.call(name, request.value, timeoutSeconds: timeoutSeconds)) }.value
+    func callOffPool<Request: AgentRequest>(_ request: Request, timeoutSeconds: Int32 = 30) async throws -> Request.Reply {
+        try await offPool { try self.call(request, timeoutSeconds: timeoutSeconds) }
     }
 
-    /// Sends `{"execute": name, "arguments": args}` and returns the `return` object (a
-    /// scalar return comes back under the key `_value`).
+    /// Sends `{"execute": name, "arguments": {...}}` and decodes the `return` value.
     @discardableResult
-    func call(_ name: String, _ arguments: [String: Any], timeoutSeconds: Int32 = 30) throws -> [String: Any] {
-        var request: [String: Any] = ["execute": name]
-        if !arguments.isEmpty { request["arguments"] = arguments }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+    func call<Request: AgentRequest>(_ request: Request, timeoutSeconds: Int32 = 30) throws -> Request.Reply {
+        let name = Request.command
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json: String
+        do {
+            let envelope = AgentEnvelope(execute: name, arguments: Request.hasArguments ? request : nil)
+            json = String(decoding: try encoder.encode(envelope), as: UTF8.self)
+        } catch {
+            throw VMLabError(.invalidInput, "cannot encode \(name) for '\(guest)'", cause: error)
+        }
         let replyText: String
         do {
             replyText = try transport.agentCommand(json, timeoutSeconds: timeoutSeconds)
         } catch {
             throw VMLabError(.unavailable, "the guest agent of '\(guest)' failed on \(name)", cause: error)
         }
-        guard let reply = try? JSONSerialization.jsonObject(with: Data(replyText.utf8)) as? [String: Any] else {
-            throw VMLabError(.failed, "the guest agent of '\(guest)' sent an unreadable reply to \(name): \(replyText.prefix(200))")
+        let size = replyText.utf8.count
+        guard size <= Self.maxReplyBytes else {
+            throw VMLabError(.failed, "the guest agent of '\(guest)' sent a reply to \(name) of \(size) bytes, "
+                + "larger than the \(Self.maxReplyBytes) bytes vmlab accepts; the agent in the guest is broken or was replaced")
         }
-        if let error = reply["error"] as? [String: Any] {
-            throw VMLabError(.failed, "the guest agent of '\(guest)' refused \(name): \(error["desc"] as? String ?? "\(error)")")
+        let reply: AgentReply<Request.Reply>
+        do {
+            reply = try JSONDecoder().decode(AgentReply<Request.Reply>.self, from: Data(replyText.utf8))
+        } catch {
+            throw VMLabError(.failed, "the guest agent of '\(guest)' sent a malformed reply to \(name) "
+                + "(\(Self.explain(error))): \(Self.excerpt(replyText))")
         }
-        switch reply["return"] {
-        case let object as [String: Any]: return object
-        case let value?: return ["_value": value]
-        case nil: return [:]
+        if let failure = reply.error {
+            let reason = failure.desc ?? failure.errorClass ?? "no reason given"
+            throw VMLabError(.failed, "the guest agent of '\(guest)' refused \(name): \(Self.excerpt(reason))")
+        }
+        guard let value = reply.value else {
+            // AgentReply decodes `return` whenever there is no error; this is unreachable.
+            throw VMLabError(.failed, "the guest agent of '\(guest)' sent no return value for \(name)")
+        }
+        return value
+    }
+
+    /// At most 200 characters of guest text, control characters escaped, for a message
+    /// that must not carry terminal escapes from the guest.
+    static func excerpt(_ text: String) -> String {
+        let head = text.unicodeScalars.prefix(200).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
+        return head.joined() + (text.unicodeScalars.count > 200 ? "…" : "")
+    }
+
+    /// What was wrong with a reply, in the agent's field names (`no pid`, `exitcode has the
+    /// wrong type`), without the envelope's `return`.
+    static func explain(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return String(describing: error) }
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.drop(while: { $0.stringValue == "return" }).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            let at = path(context.codingPath)
+            return "no \(at.isEmpty ? key.stringValue : "\(at).\(key.stringValue)")"
+        case let .typeMismatch(type, context):
+            return "\(path(context.codingPath).isEmpty ? "the value" : path(context.codingPath)) has the wrong type (expected \(type))"
+        case let .valueNotFound(type, context):
+            return "\(path(context.codingPath).isEmpty ? "the value" : path(context.codingPath)) is null (expected \(type))"
+        case let .dataCorrupted(context):
+            let at = path(context.codingPath)
+            return at.isEmpty ? context.debugDescription : "\(at): \(context.debugDescription)"
+        @unknown default:
+            return String(describing: error)
         }
     }
 }

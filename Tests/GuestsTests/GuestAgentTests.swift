@@ -11,6 +11,8 @@ final class FakeAgent: AgentTransport, @unchecked Sendable {
         let execute: String
         let arguments: [String: Any]
         let timeoutSeconds: Int32
+        /// The text as sent, for checks of the envelope itself.
+        let json: String
     }
 
     /// Returns the reply text for (arguments, index of this call among calls of the same command).
@@ -39,7 +41,7 @@ final class FakeAgent: AgentTransport, @unchecked Sendable {
         let arguments = object["arguments"] as? [String: Any] ?? [:]
         let (responder, index): (Responder?, Int) = lock.withLock {
             let index = log.filter { $0.execute == execute }.count
-            log.append(Request(execute: execute, arguments: arguments, timeoutSeconds: timeoutSeconds))
+            log.append(Request(execute: execute, arguments: arguments, timeoutSeconds: timeoutSeconds, json: json))
             return (responders[execute], index)
         }
         guard let responder else { throw FakeTransportError(message: "no script for \(execute)") }
@@ -388,6 +390,98 @@ struct GuestAgentTests {
         #expect(error?.code == .failed)
         #expect(error?.message.contains("stalled") == true)
         #expect(fake.requests("guest-file-close").count == 1)
+    }
+
+    // MARK: a hostile guest
+
+    @Test func truncatedOutputIsReported() async throws {
+        for (flags, truncated) in [("", false), (#", "out-truncated": true"#, true), (#", "err-truncated": true"#, true),
+                                   (#", "out-truncated": false, "err-truncated": false"#, false)] {
+            scriptExec(status: #""exited": true, "exitcode": 0\#(flags)"#)
+            let result = try await agent.exec(["/bin/yes"])
+            #expect(result.truncated == truncated, "flags: \(flags)")
+        }
+    }
+
+    /// One 1 MiB chunk as qemu-ga sends it, never at the end: /dev/zero.
+    static let endlessChunk = #"{"return": {"count": \#(1 << 20), "buf-b64": "\#(Data(count: 1 << 20).base64EncodedString())", "eof": false}}"#
+
+    @Test func readFileOfAnEndlessFileStopsAtTheDefaultCap() throws {
+        fake.reply("guest-file-open", "3")
+        fake.on("guest-file-read") { _, _ in Self.endlessChunk }
+        fake.reply("guest-file-close", "{}")
+        let error = #expect(throws: VMLabError.self) { _ = try agent.readFile("/dev/zero") }
+        #expect(error?.code == .failed)
+        #expect(error?.message.contains("/dev/zero in 'web' is larger than \(GuestAgent.defaultMaxFileBytes) bytes") == true)
+        // 16 reads fill the cap; the 17th shows there is more. Not one read past that.
+        #expect(fake.requests("guest-file-read").count == GuestAgent.defaultMaxFileBytes / (1 << 20) + 1)
+        #expect(fake.requests("guest-file-close").first?.arguments["handle"] as? Int == 3)
+    }
+
+    @Test func readFileAsksOnlyForWhatFitsUnderTheCap() throws {
+        fake.reply("guest-file-open", "3")
+        fake.on("guest-file-read") { _, _ in Self.endlessChunk }
+        fake.reply("guest-file-close", "{}")
+        #expect(throws: VMLabError.self) { _ = try agent.readFile("/dev/zero", maxBytes: 2 * (1 << 20) + 10) }
+        // The guest ignores the asked count; the cap holds anyway.
+        #expect(fake.requests("guest-file-read").map { $0.arguments["count"] as? Int } == [1 << 20, 1 << 20, 11])
+    }
+
+    @Test func readFileOfExactlyTheCapSucceeds() throws {
+        fake.reply("guest-file-open", "3")
+        fake.on("guest-file-read") { _, index in
+            index % 2 == 0 ? #"{"return": {"count": 5, "buf-b64": "\#(self.b64("hello"))", "eof": false}}"#
+                : #"{"return": {"count": 0, "buf-b64": "", "eof": true}}"#
+        }
+        fake.reply("guest-file-close", "{}")
+        #expect(try agent.readFile("/f", maxBytes: 5) == Data("hello".utf8))
+        let error = #expect(throws: VMLabError.self) { _ = try agent.readFile("/f", maxBytes: 4) }
+        #expect(error?.message.contains("larger than 4 bytes") == true)
+    }
+
+    /// Off the cooperative pool, as callers run it: the fake guest below sleeps.
+    @Test func readFileGivesUpAtItsDeadline() async throws {
+        fake.reply("guest-file-open", "4")
+        // Ends after 50 reads (10 s) only so that a reader ignoring its deadline fails this test instead of hanging it.
+        fake.on("guest-file-read") { _, index in
+            Thread.sleep(forTimeInterval: 0.2)
+            return #"{"return": {"count": 1, "buf-b64": "eA==", "eof": \#(index >= 50)}}"#
+        }
+        fake.reply("guest-file-close", "{}")
+        let started = ContinuousClock.now
+        let agent = self.agent
+        let error = await #expect(throws: VMLabError.self) {
+            _ = try await offPool { try agent.readFile("/dev/ttyS0", maxBytes: 1 << 20, timeout: .milliseconds(300)) }
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.code == .timeout)
+        #expect(error?.message.contains("reading /dev/ttyS0 from 'web' did not finish within 0.3 s") == true)
+        #expect(elapsed >= .milliseconds(300))
+        // Each read takes 0.2 s, so the deadline is noticed after the second on an idle machine;
+        // the bounds are loose for a loaded one.
+        #expect(elapsed < .seconds(8))
+        #expect((2..<40).contains(fake.requests("guest-file-read").count))
+        // One agent call may not outlast the deadline by more than libvirt's one-second grain.
+        #expect(fake.requests("guest-file-read").allSatisfy { $0.timeoutSeconds == 1 })
+        #expect(fake.requests("guest-file-close").count == 1)
+    }
+
+    @Test func writeFileRejectsACountLargerThanTheChunk() throws {
+        fake.reply("guest-file-open", "9")
+        fake.reply("guest-file-write", #"{"count": 1000}"#)
+        fake.reply("guest-file-close", "{}")
+        let error = #expect(throws: VMLabError.self) { try agent.writeFile("/f", contents: Data("abc".utf8)) }
+        #expect(error?.message.contains("claimed to write 1000 bytes of a 3-byte chunk of /f") == true)
+        #expect(fake.requests("guest-file-close").count == 1)
+    }
+
+    @Test func writeFileRejectsANegativeCount() throws {
+        fake.reply("guest-file-open", "9")
+        fake.reply("guest-file-write", #"{"count": -5}"#)
+        fake.reply("guest-file-close", "{}")
+        let error = #expect(throws: VMLabError.self) { try agent.writeFile("/f", contents: Data("abc".utf8)) }
+        #expect(error?.message.contains("claimed to write -5 bytes") == true)
+        #expect(fake.requests("guest-file-write").count == 1)
     }
 
     @Test func openWithoutHandleIsFailed() throws {
