@@ -8,13 +8,17 @@ extension LabSpec {
     static let maxDisks = 8
     static let maxNICs = 4
     static let maxVMNameLength = 20
+    /// Labs are small by design; the cap also bounds what one lab file can make vmlab create.
+    public static let maxVMs = 64
+    /// Largest lab file read (instructor data, but read by every student's vmlab).
+    public static let maxFileBytes = 1 << 20
 
     /// Reads and validates Labs/NAME/lab.yaml (the lab is named after its folder). Every
     /// problem comes back at once as `SpecErrors`, each located as `file:line: field: message`,
     /// so an author fixes a lab in one pass instead of one error per try. With
     /// `imagesDirectory`, the lab's image recipe must exist there too.
     public static func load(_ url: URL, imagesDirectory: URL? = nil) throws -> LabSpec {
-        let (reader, top) = try SpecReader.load(url)
+        let (reader, top) = try SpecReader.load(url, maxBytes: maxFileBytes)
         let loader = LabLoader(reader: reader, labDirectory: url.deletingLastPathComponent())
         let lab = loader.read(top, source: url, imagesDirectory: imagesDirectory)
         try reader.check()
@@ -55,7 +59,9 @@ private final class LabLoader {
     /// make every `${name}` using it an error.
     var parameterNames: [String] = []
     var networks: [NetworkSpec] = []
+    var networkNames: Set<String> = []
     var vms: [VMSpec] = []
+    var vmNames: Set<String> = []
     /// Parameter values checks use at load time, where a run's values are not known yet.
     var defaults: [String: String] {
         Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
@@ -104,7 +110,7 @@ private final class LabLoader {
         for (name, m) in top.namedMappings("artifacts") {
             if let problem = ArtifactName.problem(name) { m.failHere(m.path, problem) }
             let vm = m.string("vm", required: true) ?? ""
-            if !vm.isEmpty, !vms.contains(where: { $0.name == vm }) {
+            if !vm.isEmpty, !vmNames.contains(vm) {
                 m.fail("vm", "no VM '\(vm)' (VMs: \(vms.map(\.name).joined(separator: ", ")))")
             }
             let path = m.string("path", required: true) ?? ""
@@ -190,20 +196,27 @@ private final class LabLoader {
     func readNetworks(_ top: MappingReader) {
         for (name, m) in top.namedMappings("networks") {
             checkName(name, m, what: "network")
-            if networks.contains(where: { $0.name == name }) { m.failHere(m.path, "network '\(name)' is declared twice") }
+            if !networkNames.insert(name).inserted { m.failHere(m.path, "network '\(name)' is declared twice") }
             networks.append(NetworkSpec(name: name))
             m.finish()
         }
     }
 
     func readVMs(_ top: MappingReader) {
-        for (name, m) in top.namedMappings("vms") {
+        let entries = top.namedMappings("vms")
+        if entries.count > LabSpec.maxVMs {
+            top.fail("vms", "a lab has at most \(LabSpec.maxVMs) VMs; this one declares \(entries.count)")
+            return
+        }
+        /// Which NIC took each address on each network: two NICs with one address would fight over it.
+        var addressOwners: [String: String] = [:]
+        for (name, m) in entries {
             checkName(name, m, what: "VM")
             if name.count > LabSpec.maxVMNameLength, Naming.isValidName(name) {
                 m.failHere(m.path, "VM names are at most \(LabSpec.maxVMNameLength) characters "
                            + "(they become part of libvirt domain names); '\(name)' has \(name.count)")
             }
-            if vms.contains(where: { $0.name == name }) { m.failHere(m.path, "VM '\(name)' is declared twice") }
+            if !vmNames.insert(name).inserted { m.failHere(m.path, "VM '\(name)' is declared twice") }
             var memoryMiB = 512
             if let bytes = m.size("memory") {
                 if bytes % (1 << 20) != 0 {
@@ -253,7 +266,7 @@ private final class LabLoader {
             var nics: [NICSpec] = []
             for n in nicReaders {
                 let network = n.string("network", required: true)
-                if let network, !networks.contains(where: { $0.name == network }) {
+                if let network, !networkNames.contains(network) {
                     let known = networks.map(\.name).joined(separator: ", ")
                     n.fail("network", "network '\(network)' is not declared "
                            + (known.isEmpty ? "(declare it under networks:)" : "(networks: \(known))"))
@@ -261,6 +274,12 @@ private final class LabLoader {
                 let address = n.string("address")
                 if let address, !isIPv4CIDR(address) {
                     n.fail("address", "expected an IPv4 address with its prefix length, like 198.18.0.10/24, got '\(address)'")
+                } else if let address, let network {
+                    let ip = address.split(separator: "/")[0]
+                    let owner = "vms.\(name).nics[\(nics.count)]"
+                    if let earlier = addressOwners.updateValue(owner, forKey: "\(network) \(ip)") {
+                        n.fail("address", "\(ip) is already the address of \(earlier) on network \(network)")
+                    }
                 }
                 n.finish()
                 // Keep the NIC even when invalid, so `link` indexes are still checked against the count written.

@@ -114,7 +114,7 @@ public struct ParameterSpec: Sendable, Equatable {
             if let min, n < min { return "\(n) is below the minimum \(min)" }
             if let max, n > max { return "\(n) is above the maximum \(max)" }
         case let .number(min, max):
-            guard let n = Double(value) else { return "expected a number, got '\(value)'" }
+            guard let n = Double(value), n.isFinite else { return "expected a finite number, got '\(value)'" }
             if let min, n < min { return "\(value) is below the minimum \(min)" }
             if let max, n > max { return "\(value) is above the maximum \(max)" }
         case .choice(let values):

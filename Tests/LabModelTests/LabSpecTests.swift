@@ -362,7 +362,7 @@ func labWithSteps(_ steps: String) -> String {
         ("int default text", "title: T\nsummary: S\nimage: base\nparameters:\n  commit:\n    type: int\n    default: soon\nexperiments: {e: {steps: [{sleep: 1}]}}",
          7, "parameters.commit.default: expected a whole number, got 'soon'"),
         ("number default", "title: T\nsummary: S\nimage: base\nparameters:\n  ratio: {type: number, default: abc}\nexperiments: {e: {steps: [{sleep: 1}]}}",
-         5, "parameters.ratio.default: expected a number, got 'abc'"),
+         5, "parameters.ratio.default: expected a finite number, got 'abc'"),
         ("choice default", "title: T\nsummary: S\nimage: base\nparameters:\n  mode: {type: choice, values: [a, b], default: c}\nexperiments: {e: {steps: [{sleep: 1}]}}",
          5, "parameters.mode.default: 'c' is not one of a, b"),
         ("choice without values", "title: T\nsummary: S\nimage: base\nparameters:\n  mode: {type: choice, default: a}\nexperiments: {e: {steps: [{sleep: 1}]}}",

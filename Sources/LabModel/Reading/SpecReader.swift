@@ -27,15 +27,12 @@ public final class SpecReader {
         return (reader, MappingReader(reader: reader, node: node, path: ""))
     }
 
-    /// Reads and parses a file from disk.
-    package static func load(_ url: URL) throws -> (SpecReader, MappingReader) {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw VMLabError(.notFound, "cannot read \(url.path)", cause: error)
-        }
-        return try parse(text, file: url.path)
+    /// Files people write are small: 1 MiB unless the caller says otherwise.
+    package static let defaultMaxBytes = 1 << 20
+
+    /// Reads and parses a file from disk: a regular file of at most `maxBytes` of UTF-8.
+    package static func load(_ url: URL, maxBytes: Int = defaultMaxBytes) throws -> (SpecReader, MappingReader) {
+        try parse(try BoundedFile.text(url, maxBytes: maxBytes), file: url.path)
     }
 
     package func fail(_ node: Node?, _ field: String, _ message: String) {

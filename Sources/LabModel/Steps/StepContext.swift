@@ -15,6 +15,7 @@ public final class StepContext {
     /// Parameter values used for load-time checks, where a run's values are not known yet.
     public let defaults: [String: String]
     public let vms: [VMSpec]
+    private let vmsByName: [String: VMSpec]
     /// Measure names seen in the setup or experiment being read.
     public internal(set) var measureNames: [String] = []
 
@@ -24,6 +25,7 @@ public final class StepContext {
         self.parameterNames = parameterNames
         self.defaults = defaults
         self.vms = vms
+        self.vmsByName = Dictionary(vms.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     // MARK: steps
@@ -110,10 +112,10 @@ public final class StepContext {
     }
 
     /// The VM spec of a declared VM.
-    public func vmSpec(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
+    public func vmSpec(_ name: String) -> VMSpec? { vmsByName[name] }
 
     func checkVM(_ name: String, _ node: Node?, _ field: String) -> Bool {
-        if vms.contains(where: { $0.name == name }) { return true }
+        if vmsByName[name] != nil { return true }
         let known = vms.map(\.name).joined(separator: ", ")
         reader.fail(node, field, "unknown VM '\(name)' " + (known.isEmpty ? "(this lab declares no VMs)" : "(VMs: \(known))"))
         return false
