@@ -49,15 +49,23 @@ fi
 ip -n "$NETNS" link set lo up
 
 mkdir -p "$RUN_DIR"
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+. "$(dirname "$0")/daemon-pid.sh"
+alive() { [ -n "$(daemon_pid "$1" "$2")" ]; }
 
-if alive "$RUN_DIR/libvirtd.pid" && alive "$RUN_DIR/virtlogd.pid"; then
+if alive "$RUN_DIR/libvirtd.pid" libvirtd && alive "$RUN_DIR/virtlogd.pid" virtlogd; then
   say "libvirtd already running in namespace $NETNS (pid $(cat "$RUN_DIR/libvirtd.pid"))"
   exit 0
 fi
 if [ -S /run/libvirt/libvirt-sock ] && virsh -c qemu:///system version >/dev/null 2>&1; then
   echo "setup: a libvirtd not started by vmlab is already serving qemu:///system;" \
        "stop it (it is not inside the $NETNS namespace) and run this again" >&2
+  exit 1
+fi
+
+# A pid file naming a dead or unrelated process is stale: never trust it.
+for d in libvirtd virtlogd; do alive "$RUN_DIR/$d.pid" "$d" || rm -f "$RUN_DIR/$d.pid"; done
+if alive "$RUN_DIR/virtlogd.pid" virtlogd || alive "$RUN_DIR/libvirtd.pid" libvirtd; then
+  echo "setup: only one of virtlogd and libvirtd runs; run scripts/stop.sh, then this again" >&2
   exit 1
 fi
 
