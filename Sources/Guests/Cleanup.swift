@@ -21,16 +21,26 @@ public struct Cleanup: Sendable {
     }
 
     /// Removes the given resources; keeps going past failures and reports them together.
+    /// A record goes only once its object is proven gone. When an owner's domain or network
+    /// could not be removed (libvirtd down, say), its files stay too: a running QEMU may
+    /// still have them open, and `gc` must still find them.
     public func remove(_ resources: [Resource]) throws {
         var failures: [String] = []
+        var blockedOwners: Set<String> = []
         // Domains first (they hold the disks open), then networks, then files, then directories.
         let order: [Resource.Kind] = [.domain, .network, .file, .directory]
         for kind in order {
             for resource in resources where resource.kind == kind {
+                if kind == .file || kind == .directory, blockedOwners.contains(resource.owner) {
+                    failures.append("\(resource.kind.rawValue) \(resource.name): kept, because a VM or network of "
+                                    + "\(resource.owner) could not be removed")
+                    continue
+                }
                 do {
                     try removeOne(resource)
                     try store.forget(resource.kind, resource.name)
                 } catch {
+                    if kind == .domain || kind == .network { blockedOwners.insert(resource.owner) }
                     failures.append("\(resource.kind.rawValue) \(resource.name): \(error)")
                 }
             }
@@ -45,11 +55,11 @@ public struct Cleanup: Sendable {
         let fm = FileManager.default
         switch resource.kind {
         case .domain:
-            guard let domain = connection.lookupDomain(named: resource.name) else { return }
-            if try domain.isActive() { try domain.destroy() }
+            guard let domain = try connection.lookupDomain(named: resource.name) else { return }
+            try domain.destroyIfActive()
             try domain.undefine()
         case .network:
-            guard let network = connection.lookupNetwork(named: resource.name) else { return }
+            guard let network = try connection.lookupNetwork(named: resource.name) else { return }
             if try network.isActive() { try network.destroy() }
             try network.undefine()
         case .file:

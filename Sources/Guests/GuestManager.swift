@@ -52,7 +52,7 @@ public struct GuestManager: Sendable {
             throw VMLabError(.alreadyExists, "a guest named '\(name)' already exists; remove it with `vmlab vm rm \(name)` or pick another name")
         }
         let domainName = Naming.guestDomain(name)
-        if connection.lookupDomain(named: domainName) != nil {
+        if try connection.lookupDomain(named: domainName) != nil {
             throw VMLabError(.alreadyExists, "libvirt already has a domain \(domainName) that vmlab did not record; "
                 + "remove it with `virsh undefine \(domainName)` if it is stale")
         }
@@ -132,7 +132,7 @@ public struct GuestManager: Sendable {
     }
 
     public func status(_ record: GuestRecord) throws -> GuestStatus {
-        guard let domain = connection.lookupDomain(named: record.domain) else {
+        guard let domain = try connection.lookupDomain(named: record.domain) else {
             return GuestStatus(record: record, state: "missing", memoryMiB: nil, vcpus: nil, snapshots: [])
         }
         let info = try domain.info()
@@ -209,7 +209,7 @@ public struct GuestManager: Sendable {
 
     func domain(_ name: String) throws -> Domain {
         guard let record = try store.guest(named: name) else { throw notFound(name) }
-        guard let domain = connection.lookupDomain(named: record.domain) else {
+        guard let domain = try connection.lookupDomain(named: record.domain) else {
             throw VMLabError(.notFound, "guest '\(name)' is recorded but libvirt has no domain \(record.domain); remove it with `vmlab vm rm \(name)`")
         }
         return domain

@@ -99,9 +99,11 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    /// The domain called `named`, or nil if it does not exist (or the lookup failed).
-    public func lookupDomain(named: String) -> Domain? {
-        try? domain(named: named)
+    /// The domain called `named`, or nil when libvirt says there is no such domain. Any
+    /// other failure (libvirtd down or restarting) throws: absence must be proven, because
+    /// callers forget their records of what they find absent.
+    public func lookupDomain(named: String) throws -> Domain? {
+        do { return try domain(named: named) } catch let error as LibvirtError where error.isNotFound { return nil }
     }
 
     /// Every domain libvirt knows on this connection, running or not.
@@ -130,9 +132,10 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    /// The network called `named`, or nil if it does not exist (or the lookup failed).
-    public func lookupNetwork(named: String) -> Network? {
-        try? network(named: named)
+    /// The network called `named`, or nil when libvirt says there is no such network; any
+    /// other failure throws (see `lookupDomain`).
+    public func lookupNetwork(named: String) throws -> Network? {
+        do { return try network(named: named) } catch let error as LibvirtError where error.isNotFound { return nil }
     }
 
     /// Every virtual network on this connection, active or not.

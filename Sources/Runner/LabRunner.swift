@@ -214,7 +214,7 @@ extension LabRunner {
     /// The domain of one VM of a started lab, or an error naming the lab's VMs.
     public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
         let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm)
-        guard let domain = connection.lookupDomain(named: name) else {
+        guard let domain = try connection.lookupDomain(named: name) else {
             throw VMLabError(.notFound, "lab \(instance.lab) has no running VM '\(vm)' (domain \(name))")
         }
         return domain

@@ -23,7 +23,7 @@ struct LabSession: Sendable {
         var domains: [String: Domain] = [:]
         for vm in lab.vms {
             let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
-            guard let domain = runner.connection.lookupDomain(named: name) else {
+            guard let domain = try runner.connection.lookupDomain(named: name) else {
                 throw VMLabError(.notFound, "lab \(lab.name): VM \(vm.name) (domain \(name)) is gone from libvirt; "
                     + "stop the lab with `vmlab lab stop \(lab.name)` and start it again")
             }

@@ -108,7 +108,7 @@ struct GuestLifecycleTests {
 
         // Removal leaves no domain, snapshot, overlay or record.
         try guests.remove(name)
-        #expect(connection.lookupDomain(named: domainName) == nil)
+        #expect(try connection.lookupDomain(named: domainName) == nil)
         #expect(!FileManager.default.fileExists(atPath: record.disk))
         #expect(!FileManager.default.fileExists(atPath: home.guests.appendingPathComponent(name).path))
         #expect(try store.resources().isEmpty)

@@ -19,7 +19,7 @@ struct ConnectionTests {
         connection.close()
         let error = try #require(throws: LibvirtError.self) { try connection.uri() }
         #expect(error.message.contains("closed"))
-        #expect(connection.lookupDomain(named: "test") == nil)
+        #expect(try connection.lookupDomain(named: "test") == nil)
     }
 
     @Test func badURIThrows() throws {
@@ -38,7 +38,7 @@ struct ConnectionTests {
         #expect(try domain.isPersistent())
         #expect(try domain.uuidString().count == 36)
         #expect(try domain.xmlDescription().contains("<name>test</name>"))
-        #expect(connection.lookupDomain(named: "test")?.name == "test")
+        #expect(try connection.lookupDomain(named: "test")?.name == "test")
         #expect(try connection.allDomains().contains { $0.name == "test" })
         let info = try domain.info()
         #expect(info.state == .running)
@@ -54,7 +54,7 @@ struct ConnectionTests {
         #expect(!error.isAgentUnresponsive)
         #expect(error.message.contains(missing))
         #expect(error.description.contains(missing))
-        #expect(connection.lookupDomain(named: missing) == nil)
+        #expect(try connection.lookupDomain(named: missing) == nil)
     }
 
     @Test func missingNetworkIsNotFound() throws {
@@ -63,7 +63,7 @@ struct ConnectionTests {
         let error = try #require(throws: LibvirtError.self) { try connection.network(named: missing) }
         #expect(error.isNotFound)
         #expect(error.message.contains(missing))
-        #expect(connection.lookupNetwork(named: missing) == nil)
+        #expect(try connection.lookupNetwork(named: missing) == nil)
     }
 
     @Test(arguments: [

@@ -22,7 +22,7 @@ struct DomainTests {
         #expect(try domain.state() == .shutOff)
 
         try domain.undefine()
-        #expect(connection.lookupDomain(named: name) == nil)
+        #expect(try connection.lookupDomain(named: name) == nil)
         let error = try #require(throws: LibvirtError.self) { try connection.domain(named: name) }
         #expect(error.isNotFound)
     }

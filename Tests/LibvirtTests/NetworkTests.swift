@@ -35,7 +35,7 @@ struct NetworkTests {
         try network.destroy()
         #expect(try !network.isActive())
         try network.undefine()
-        #expect(connection.lookupNetwork(named: name) == nil)
+        #expect(try connection.lookupNetwork(named: name) == nil)
         let error = try #require(throws: LibvirtError.self) { try connection.network(named: name) }
         #expect(error.isNotFound)
     }
