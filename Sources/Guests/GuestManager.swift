@@ -44,6 +44,8 @@ public struct GuestManager: Sendable {
         guard Naming.isValidName(name) else {
             throw VMLabError(.invalidInput, "guest name '\(name)' must be lowercase letters, digits and dashes, starting with a letter (at most 40)")
         }
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         guard (64...65536).contains(memoryMiB) else {
             throw VMLabError(.invalidInput, "guest '\(name)': \(memoryMiB) MiB of memory is out of range 64...65536")
         }
@@ -85,6 +87,8 @@ public struct GuestManager: Sendable {
 
     /// Starts the guest and waits for its agent.
     public func start(_ name: String, wait: Bool = true) async throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         let domain = try self.domain(name)
         if try domain.isActive() {
             throw VMLabError(.invalidState, "guest '\(name)' is already running")
@@ -102,6 +106,8 @@ public struct GuestManager: Sendable {
 
     /// Asks the guest to power off (through its agent) and waits; forces it off after `timeout`.
     public func stop(_ name: String, timeout: Duration = .seconds(30)) async throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         let domain = try self.domain(name)
         guard try domain.isActive() else { throw VMLabError(.invalidState, "guest '\(name)' is not running") }
         do {
@@ -115,6 +121,8 @@ public struct GuestManager: Sendable {
 
     /// Pulls the plug: the guest stops at once, nothing is flushed (a forced crash).
     public func destroy(_ name: String) throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         let domain = try self.domain(name)
         guard try domain.isActive() else { throw VMLabError(.invalidState, "guest '\(name)' is not running") }
         try domain.destroy()
@@ -122,6 +130,8 @@ public struct GuestManager: Sendable {
 
     /// Removes the guest: domain (with its snapshots), overlay and records.
     public func remove(_ name: String) throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         guard try store.guest(named: name) != nil else { throw notFound(name) }
         try Cleanup(store: store, connection: connection).remove(owner: "guest:\(name)")
         try store.deleteGuest(named: name)
@@ -171,6 +181,8 @@ public struct GuestManager: Sendable {
         guard Naming.isValidName(snapshotName) else {
             throw VMLabError(.invalidInput, "snapshot name '\(snapshotName)' must be lowercase letters, digits and dashes")
         }
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         let domain = try self.domain(name)
         if (try? domain.snapshot(named: snapshotName)) != nil {
             throw VMLabError(.alreadyExists, "guest '\(name)' already has a snapshot '\(snapshotName)'")
@@ -182,6 +194,8 @@ public struct GuestManager: Sendable {
 
     /// Reverts to a snapshot; waits for the agent when the snapshot was of a running guest.
     public func revert(_ name: String, to snapshotName: String, wait: Bool = true) async throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         let domain = try self.domain(name)
         let snapshot: Snapshot
         do { snapshot = try domain.snapshot(named: snapshotName) } catch {
@@ -202,10 +216,17 @@ public struct GuestManager: Sendable {
     }
 
     public func deleteSnapshot(_ name: String, _ snapshotName: String) throws {
+        let lock = try lock(name)
+        defer { withExtendedLifetime(lock) {} }
         try domain(name).snapshot(named: snapshotName).delete()
     }
 
     // MARK: helpers
+
+    /// One writer per guest: a second process changing it gets `busy`.
+    func lock(_ name: String) throws -> OwnerLock {
+        try OwnerLock.acquire(Naming.lock(owner: "guest:\(name)")!, in: home.locks, what: "guest \(name)")
+    }
 
     func domain(_ name: String) throws -> Domain {
         guard let record = try store.guest(named: name) else { throw notFound(name) }

@@ -27,8 +27,11 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var pid: Int32
     public var createdAt: Date
     public var stoppedAt: Date?
+    /// That process's full identity (`ProcessIdentity`): pid, start time and boot.
+    public var process: String?
 
-    package init(id: String, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil) {
+    package init(id: String, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
+        self.process = process
         self.id = id
         self.lab = lab
         self.student = student
@@ -42,6 +45,8 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public static let databaseTableName = "instance"
 
     public var owner: String { "lab:\(id)" }
+    /// Whether the process that started it still runs (same pid, start time and boot).
+    public var ownerIsAlive: Bool { ownerAlive(pid: pid, process: process) }
     public var fixed: [String: String] {
         decodeJSON(fixedParameters)
     }
@@ -62,7 +67,12 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var pid: Int32
     public var startedAt: Date
     public var finishedAt: Date?
+    /// That process's full identity (`ProcessIdentity`).
+    public var process: String?
     public static let databaseTableName = "run"
+
+    /// Whether the process that started it still runs (same pid, start time and boot).
+    public var ownerIsAlive: Bool { ownerAlive(pid: pid, process: process) }
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     public var parameterValues: [String: String] {
@@ -166,6 +176,10 @@ extension Store {
                 t.column("takenAt", .datetime).notNull()
             }
         }
+        m.registerMigration("v3: owner process identity") { db in
+            try db.alter(table: "instance") { t in t.add(column: "process", .text) }
+            try db.alter(table: "run") { t in t.add(column: "process", .text) }
+        }
     }
 
     // MARK: instances
@@ -216,7 +230,8 @@ extension Store {
         try db.write { db in
             var run = RunRecord(id: nil, instance: instance, experiment: experiment,
                                 parameters: encodeJSON(parameters), repetition: repetition,
-                                status: .running, error: nil, pid: getpid(), startedAt: Date(), finishedAt: nil)
+                                status: .running, error: nil, pid: getpid(), startedAt: Date(), finishedAt: nil,
+                                process: ProcessIdentity.current.description)
             try run.insert(db)
             return run
         }
@@ -233,7 +248,7 @@ extension Store {
     public func interruptedRuns() throws -> [RunRecord] {
         try db.read { db in
             try RunRecord.filter(Column("status") == RunRecord.Status.running.rawValue).fetchAll(db)
-        }.filter { !processIsAlive($0.pid) }
+        }.filter { !$0.ownerIsAlive }
     }
 
     public func runs(instance: String) throws -> [RunRecord] {
@@ -294,6 +309,13 @@ package func encodeJSON(_ values: [String: String]) -> String {
 }
 
 /// Whether a process of this host still exists (signal 0 probes without sending).
+/// A recorded owner is alive when its full identity still runs; records from before the
+/// identity was kept fall back to the pid.
+func ownerAlive(pid: Int32, process: String?) -> Bool {
+    if let process, let identity = ProcessIdentity(process) { return identity.isAlive }
+    return processIsAlive(pid)
+}
+
 package func processIsAlive(_ pid: Int32) -> Bool {
     pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
 }

@@ -37,6 +37,9 @@ public struct LabRunner: Sendable {
     public func start(_ lab: LabSpec, image: BuiltImage, accelerator: Accelerator, student: String? = nil,
                       fixedParameters: [String: String] = [:], artifacts: [String: Data] = [:],
                       exclusive: Bool = true) async throws -> InstanceRecord {
+        // One start of a lab at a time: the check below and the insert must not interleave.
+        let labLock = exclusive ? try OwnerLock.acquire("lab-\(lab.name)", in: home.locks, what: "lab \(lab.name)") : nil
+        defer { withExtendedLifetime(labLock) {} }
         if exclusive, let running = try store.activeInstances(lab: lab.name).first {
             throw VMLabError(.invalidState, "lab \(lab.name) is already started (instance \(running.id)); "
                 + "use `vmlab lab reset \(lab.name)` for a clean slate or `vmlab lab stop \(lab.name)` first")
@@ -44,6 +47,9 @@ public struct LabRunner: Sendable {
         let instance = InstanceRecord(id: Naming.newInstanceID(), lab: lab.name, student: student,
                                       imageDigest: image.manifest.digest, fixedParameters: encodeJSON(fixedParameters),
                                       state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil)
+        // Held while starting, so `gc` leaves the half-made instance to us.
+        let instanceLock = try lock(instance)
+        defer { withExtendedLifetime(instanceLock) {} }
         try store.insertInstance(instance)
         progress("\(lab.name): starting instance \(instance.id) (\(lab.vms.count) VM\(lab.vms.count == 1 ? "" : "s"), \(accelerator.rawValue))")
         do {
@@ -68,7 +74,7 @@ public struct LabRunner: Sendable {
             progress("\(lab.name): ready; baseline snapshot taken")
             return try store.instance(id: instance.id) ?? instance
         } catch {
-            progress("\(lab.name): start failed; removing what was created")
+            progress("\(lab.name): start \(error is CancellationError ? "interrupted" : "failed"); removing what was created")
             try? teardown(instance)
             throw error
         }
@@ -132,12 +138,16 @@ public struct LabRunner: Sendable {
 
     /// Reverts every VM to the baseline snapshot and waits for the agents.
     public func reset(_ lab: LabSpec, instance: InstanceRecord) async throws {
+        let lock = try lock(instance)
+        defer { withExtendedLifetime(lock) {} }
         let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
         try await session.revertAll()
     }
 
     /// Removes every object of the instance; its runs and measurements stay in the store.
     public func stop(_ instance: InstanceRecord) throws {
+        let lock = try lock(instance)
+        defer { withExtendedLifetime(lock) {} }
         try teardown(instance)
         progress("\(instance.lab): instance \(instance.id) stopped; nothing left in libvirt or on disk")
     }
@@ -145,6 +155,11 @@ public struct LabRunner: Sendable {
     func teardown(_ instance: InstanceRecord) throws {
         try Cleanup(store: store, connection: connection).remove(owner: instance.owner)
         try store.setInstanceState(instance.id, .stopped)
+    }
+
+    /// The one-writer lock of an instance: a second process changing it gets `busy`.
+    func lock(_ instance: InstanceRecord) throws -> OwnerLock {
+        try OwnerLock.acquire(Naming.lock(owner: instance.owner)!, in: home.locks, what: "lab \(instance.lab)")
     }
 
     func requireReady(_ instance: InstanceRecord) throws -> InstanceRecord {
@@ -162,9 +177,12 @@ public struct LabRunner: Sendable {
     /// A failed run is recorded and the next one goes on; the result lists every run.
     public func run(_ lab: LabSpec, instance: InstanceRecord, experiment: ExperimentSpec,
                     plans: [RunPlan]) async throws -> [RunRecord] {
+        let lock = try lock(instance)
+        defer { withExtendedLifetime(lock) {} }
         let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
         var records: [RunRecord] = []
         for (index, plan) in plans.enumerated() {
+            try Task.checkCancellation()
             let label = plan.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             progress("\(experiment.name) run \(index + 1)/\(plans.count): \(label)\(plan.repetition > 0 ? " (repeat \(plan.repetition + 1))" : "")")
             if experiment.revertBeforeRun { try await session.revertAll() }
@@ -174,6 +192,10 @@ public struct LabRunner: Sendable {
             var failure: String?
             do {
                 try await session.execute(experiment.steps, values: plan.parameters, run: (runID, experiment.name, plan))
+            } catch is CancellationError {
+                // Interrupted (Ctrl-C, SIGTERM): the run is recorded as such and nothing more runs.
+                try store.finishRun(runID, error: "interrupted")
+                throw CancellationError()
             } catch {
                 failure = "\(error)"
                 progress("\(experiment.name) run \(index + 1) failed: \(error)")
@@ -188,25 +210,50 @@ public struct LabRunner: Sendable {
 
     // MARK: gc
 
-    /// What a killed runner left: resources of owners that no longer exist, instances
-    /// stuck in `starting` or with an interrupted run. Removes them (unless `dryRun`)
-    /// and marks the interrupted runs failed.
+    /// What a killed runner left. A start that never became ready is removed with all it
+    /// made; a ready lab whose run was interrupted is not dead: the run is marked failed and
+    /// the lab's VMs go back to their baseline. Owners another process holds (a start or a
+    /// run in progress, a `vm create`) are left alone. Removes (unless `dryRun`) and
+    /// returns what belonged to no live owner.
     public func collectGarbage(dryRun: Bool = false) throws -> [Resource] {
         let cleanup = Cleanup(store: store, connection: connection)
-        var doomed = Set<String>()
-        for instance in try store.activeInstances() where instance.state == .starting && !processIsAlive(instance.pid) {
-            doomed.insert(instance.owner)
+        // Owners gc works on, locked so that nobody starts using them meanwhile.
+        var claimed: [String: OwnerLock] = [:]
+        func claim(_ owner: String) -> Bool {
+            guard let name = Naming.lock(owner: owner) else { return true }
+            if claimed[name] != nil { return true }
+            guard let lock = (try? OwnerLock.tryAcquire(name, in: home.locks)) ?? nil else { return false }
+            claimed[name] = lock
+            return true
         }
-        let interrupted = try store.interruptedRuns()
-        for run in interrupted { doomed.insert("lab:\(run.instance)") }
+        var doomed = Set<String>()
+        for instance in try store.activeInstances() where instance.state == .starting && !instance.ownerIsAlive {
+            if claim(instance.owner) { doomed.insert(instance.owner) }
+        }
+        let interrupted = try store.interruptedRuns().filter { claim("lab:\($0.instance)") }
         let live = Set(try store.guests().map { "guest:\($0.name)" } + store.activeInstances().map(\.owner))
             .subtracting(doomed)
-        let garbage = try store.resources().filter { !live.contains($0.owner) }
+        let garbage = try store.resources().filter { !live.contains($0.owner) && claim($0.owner) }
         guard !dryRun else { return garbage }
         try cleanup.remove(garbage)
-        for run in interrupted { try store.finishRun(run.id!, error: "interrupted: the runner (pid \(run.pid)) was killed") }
+        for run in interrupted {
+            let who = run.process.flatMap(ProcessIdentity.init).map { "pid \($0.pid)" } ?? "pid \(run.pid)"
+            try store.finishRun(run.id!, error: "interrupted: the runner (\(who)) ended before the run did")
+            if let instance = try store.instance(id: run.instance), instance.state == .ready {
+                try revertToBaseline(instance)
+                progress("\(instance.lab): interrupted run \(run.id!) marked failed; VMs back at the baseline")
+            }
+        }
         for owner in doomed { try store.setInstanceState(String(owner.dropFirst("lab:".count)), .stopped) }
         return garbage
+    }
+
+    /// Every VM of an instance back to its baseline snapshot (without waiting for agents).
+    func revertToBaseline(_ instance: InstanceRecord) throws {
+        for resource in try store.resources(owner: instance.owner) where resource.kind == .domain {
+            guard let domain = try connection.lookupDomain(named: resource.name) else { continue }
+            try domain.revert(to: try domain.snapshot(named: Self.baseline))
+        }
     }
 }
 

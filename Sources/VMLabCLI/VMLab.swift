@@ -23,15 +23,25 @@ public struct VMLab: AsyncParsableCommand {
     public init() {}
 
     /// Runs the command and turns errors into a message and an exit status a script can test:
-    /// 64 usage, 65 bad spec file, 66 not found, 69 unavailable, 75 timeout, 1 otherwise.
+    /// 64 usage, 65 bad spec file, 66 not found, 69 unavailable, 75 timeout or busy, 1 otherwise.
+    /// SIGINT, SIGTERM and SIGHUP interrupt the command cleanly (see `SignalWatch`) and
+    /// exit 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM.
     public static func runMain(_ arguments: [String]? = nil) async {
-        do {
+        let task = Task {
             var command = try parseAsRoot(arguments)
             if var command = command as? AsyncParsableCommand {
                 try await command.run()
             } else {
                 try command.run()
             }
+        }
+        let signals = SignalWatch(cancelling: task)
+        do {
+            try await task.value
+        } catch where signals.signal != nil {
+            let number = signals.signal!
+            FileHandle.standardError.write(Data("vmlab: interrupted by \(SignalWatch.name(number))\n".utf8))
+            Foundation.exit(128 + number)
         } catch let error as VMLabError {
             FileHandle.standardError.write(Data("vmlab: \(error)\n".utf8))
             Foundation.exit(exitStatus(error.code))
@@ -48,7 +58,7 @@ public struct VMLab: AsyncParsableCommand {
         case .invalidInput: 64
         case .notFound: 66
         case .unavailable: 69
-        case .timeout: 75
+        case .timeout, .busy: 75
         case .invalidState, .alreadyExists, .failed: 1
         }
     }

@@ -44,3 +44,13 @@ extension Naming {
         return String(format: "52:54:00:%02x:%02x:%02x", (hash >> 16) & 0xff, (hash >> 8) & 0xff, hash & 0xff)
     }
 }
+
+extension Naming {
+    /// The owner lock (`OwnerLock`) that guards the objects of `owner`: `lab:ID` and
+    /// `guest:NAME` as the store records owners; nil for an owner nobody locks.
+    public static func lock(owner: String) -> String? {
+        if owner.hasPrefix("lab:") { return "instance-\(owner.dropFirst(4))" }
+        if owner.hasPrefix("guest:") { return "vm-\(owner.dropFirst(6))" }
+        return nil
+    }
+}

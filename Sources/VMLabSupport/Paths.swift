@@ -21,6 +21,8 @@ public struct VMLabHome: Sendable {
     public var guests: URL { root.appendingPathComponent("guests", isDirectory: true) }
     public var cache: URL { root.appendingPathComponent("cache", isDirectory: true) }
     public var database: URL { root.appendingPathComponent("vmlab.sqlite") }
+    /// Owner locks: one writer per lab and per guest (see `OwnerLock`).
+    public var locks: URL { root.appendingPathComponent("locks", isDirectory: true) }
 
     /// Creates the directory if needed and returns it.
     @discardableResult

@@ -5,6 +5,8 @@ import Foundation
 public struct VMLabError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case notFound, invalidInput, invalidState, alreadyExists, timeout, unavailable, failed
+        /// Another process is changing the same lab or guest right now.
+        case busy
     }
 
     public let code: Code

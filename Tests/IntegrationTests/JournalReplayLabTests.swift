@@ -78,40 +78,5 @@ struct JournalReplayLabTests {
         // Results outlive the guests.
         #expect(try await vmlab("results", "journal-replay").stdout.contains("mount_ms"))
     }
-
-    @Test func killedRunnerLeavesNothingAfterGC() async throws {
-        let home = try IntegrationEnvironment.makeHome()
-        defer { try? FileManager.default.removeItem(at: home.root) }
-        let connection = try IntegrationEnvironment.connect()
-        #expect(try await IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home).status == 0)
-        let store = try Store(home: home)
-        let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
-
-        // Start a run in the background and kill it with SIGKILL once it is under way.
-        let process = Process()
-        process.executableURL = IntegrationEnvironment.vmlabBinary
-        process.arguments = ["run", "journal-replay", "crash-replay", "--set", "files=300"]
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": IntegrationEnvironment.repository.path]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(120)
-        while try store.events(instance: instance.id).filter({ $0.run != nil }).count < 2, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(try store.runs(instance: instance.id).first?.status == .running)
-
-        let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
-        #expect(gc.status == 0, "\(gc.stderr)")
-        #expect(gc.stdout.contains("removing domain"))
-        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
-        #expect(try store.resources().isEmpty)
-        #expect(try store.activeInstances().isEmpty)
-        #expect(try store.runs(instance: instance.id).first?.status == .failed)
-        #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
-    }
 }
 }

@@ -20,7 +20,7 @@ struct DocsCommand: ParsableCommand {
             abstract: "Print the command reference as markdown (redirect it to docs/commands.md).")
 
         func run() {
-            FileHandle.standardOutput.write(Data(CommandReference.markdown().utf8))
+            Output.raw(CommandReference.markdown())
         }
     }
 }

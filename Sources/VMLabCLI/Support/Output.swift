@@ -10,15 +10,28 @@ import VMLabSupport
 /// Where output goes: results to stdout, progress to stderr.
 enum Output {
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDOUT_FILENO)
+    }
+
+    /// Writes all of `text`; a reader that went away (EPIPE: `vmlab results | head`) ends
+    /// the output quietly, with status 0, rather than a crash.
+    static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n < 0, errno == EPIPE { Foundation.exit(0) }
+            guard n > 0 else { return }
+            bytes = bytes.dropFirst(n)
+        }
     }
 
     static func progress(_ text: String) {
-        FileHandle.standardError.write(Data(("==> " + text + "\n").utf8))
+        write("==> " + text + "\n", to: STDERR_FILENO)
     }
 
     static func warn(_ text: String) {
-        FileHandle.standardError.write(Data(("vmlab: warning: " + text + "\n").utf8))
+        write("vmlab: warning: " + text + "\n", to: STDERR_FILENO)
     }
 
     /// Prints rows as an aligned table with a header.
@@ -32,6 +45,9 @@ enum Output {
         line(render(header))
         rows.forEach { line(render($0)) }
     }
+
+    /// Raw bytes to stdout (CSV, generated documents, a guest's output).
+    static func raw(_ text: String) { write(text, to: STDOUT_FILENO) }
 
     /// Prints an Encodable value as pretty JSON.
     static func json<T: Encodable>(_ value: T) throws {

@@ -16,7 +16,7 @@ extension LabCommand {
             discussion: "Regenerate the committed copy with: vmlab lab schema > docs/lab.schema.json")
 
         func run() throws {
-            FileHandle.standardOutput.write(Data(LabSchema.document().rendered().utf8))
+            Output.raw(LabSchema.document().rendered())
         }
     }
 
@@ -30,7 +30,7 @@ extension LabCommand {
 
         func run() throws {
             guard let update else {
-                FileHandle.standardOutput.write(Data(LabReference.markdown().utf8))
+                Output.raw(LabReference.markdown())
                 return
             }
             let url = URL(fileURLWithPath: update)

@@ -66,7 +66,7 @@ struct Results: AsyncParsableCommand {
         let table = ResultsTable(measured)
         switch format {
         case .table: Output.line(table.text())
-        case .csv: FileHandle.standardOutput.write(Data(table.csv().utf8))
+        case .csv: Output.raw(table.csv())
         case .json: Output.line(try table.json())
         }
     }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// One writer per lab and per stand-alone guest: an exclusive `flock` on a file under the
+/// vmlab home. The kernel drops the lock when its process dies, however it dies, so a
+/// killed vmlab never leaves a lab locked, and `gc` can tell a live owner from a dead one
+/// by trying the lock.
+public final class OwnerLock: Sendable {
+    private let fd: Int32
+    public let file: URL
+
+    private init(fd: Int32, file: URL) {
+        self.fd = fd
+        self.file = file
+    }
+
+    deinit { close(fd) }
+
+    /// Takes the lock named `name` (a lab, an instance, a guest) or throws `busy`, naming
+    /// the process that holds it. `what` says what is being changed, for that message.
+    public static func acquire(_ name: String, in directory: URL, what: String) throws(VMLabError) -> OwnerLock {
+        guard let lock = try tryAcquire(name, in: directory) else {
+            throw VMLabError(.busy, "busy: \(what) is being changed by \(holder(name, in: directory)); "
+                             + "wait for it to finish (or end that process) and try again")
+        }
+        return lock
+    }
+
+    /// Takes the lock if nobody holds it; nil when another process (or another lock in
+    /// this process) does.
+    public static func tryAcquire(_ name: String, in directory: URL) throws(VMLabError) -> OwnerLock? {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw VMLabError(.failed, "cannot create the lock folder \(directory.path)", cause: error)
+        }
+        let file = directory.appendingPathComponent("\(name).lock")
+        let fd = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw VMLabError(.failed, "cannot open the lock \(file.path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        // Who holds it, for the message a second process prints.
+        let info = "pid \(getpid()) (\(commandLine()))\n"
+        _ = ftruncate(fd, 0)
+        _ = info.withCString { pwrite(fd, $0, strlen($0), 0) }
+        return OwnerLock(fd: fd, file: file)
+    }
+
+    /// Whether some process holds lock `name` now.
+    public static func isHeld(_ name: String, in directory: URL) -> Bool {
+        (try? tryAcquire(name, in: directory)).map { $0 == nil } ?? false
+    }
+
+    /// "pid N (COMMAND)" of the holder, as it wrote it.
+    static func holder(_ name: String, in directory: URL) -> String {
+        let file = directory.appendingPathComponent("\(name).lock")
+        let text = (try? BoundedFile.text(file, maxBytes: 4096))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return text.isEmpty ? "another vmlab process" : text
+    }
+
+    static func commandLine() -> String {
+        let args = CommandLine.arguments
+        let name = args.first.map { ($0 as NSString).lastPathComponent } ?? "vmlab"
+        return ([name] + args.dropFirst().prefix(4)).joined(separator: " ").prefix(120).description
+    }
+}
