@@ -51,7 +51,7 @@ public final class OwnerLock: Sendable {
 
     /// Whether some process holds lock `name` now.
     public static func isHeld(_ name: String, in directory: URL) -> Bool {
-        (try? tryAcquire(name, in: directory)).map { $0 == nil } ?? false
+        do { return try tryAcquire(name, in: directory) == nil } catch { return false }
     }
 
     /// "pid N (COMMAND)" of the holder, as it wrote it.

@@ -69,7 +69,7 @@ struct StepKindRunTests {
     @Test func aDurationTimesItsStep() async throws {
         let lab = try await run(.measure(MeasureStep(name: "t", unit: "s", source: .duration(.sleep(seconds: "0.05")))))
         let t = try #require(lab.recorded.first?.value)
-        #expect(t >= 0.05 && t < 5)
+        #expect(t >= 0.05 && t < 120, "a loaded 2-core runner can delay a wake-up, never advance it")
     }
 }
 

@@ -46,7 +46,8 @@ struct StoreTests {
             try store.record(.file, "/x", owner: "guest:a")
             let reopened = try Store(url: url)
             let applied = try reopened.db.read { db in try Store.migrator.appliedMigrations(db) }
-            #expect(applied == ["v1: resources and guests", "v2: lab instances, runs, events, measurements"])
+            #expect(applied == ["v1: resources and guests", "v2: lab instances, runs, events, measurements",
+                               "v3: owner process identity"])
             #expect(try reopened.resources().map(\.name) == ["/x"])
         }
     }

@@ -104,9 +104,35 @@ struct LabStoreTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try store.insertInstance(instance("0000bbbb"))
         let run = try store.beginRun(instance: "0000bbbb", experiment: "e", parameters: [:], repetition: 0)
-        // Pretend a process that no longer exists owned it.
-        try store.db.write { db in try db.execute(sql: "UPDATE run SET pid = ? WHERE id = ?", arguments: [Int32.max - 1, run.id!]) }
-        #expect(try store.interruptedRuns().map(\.id) == [run.id])
+        #expect(try store.interruptedRuns().isEmpty, "this process runs it")
+        // Pretend a process that no longer exists owned it: by pid (a record without an
+        // identity), by start time (the pid was reused), and by boot (another boot or machine).
+        let me = ProcessIdentity.current
+        for (pid, process) in [(Int32.max - 1, nil), (me.pid, "\(me.pid):\(me.startTicks + 1):\(me.bootID)"),
+                               (me.pid, "\(me.pid):\(me.startTicks):another-boot")] as [(Int32, String?)] {
+            try store.db.write { db in
+                try db.execute(sql: "UPDATE run SET pid = ?, process = ? WHERE id = ?", arguments: [pid, process, run.id!])
+            }
+            #expect(try store.interruptedRuns().map(\.id) == [run.id], "\(pid) \(process ?? "-")")
+        }
+    }
+
+    @Test func ownerLocksAreExclusiveAndSayWhoHoldsThem() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-locks-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try OwnerLock.acquire("instance-0000aaaa", in: dir, what: "lab x")
+        #expect(OwnerLock.isHeld("instance-0000aaaa", in: dir))
+        #expect(throws: VMLabError.self) { try OwnerLock.acquire("instance-0000aaaa", in: dir, what: "lab x") }
+        do {
+            _ = try OwnerLock.acquire("instance-0000aaaa", in: dir, what: "lab x")
+        } catch {
+            #expect(error.code == .busy)
+            #expect(error.message.hasPrefix("busy: lab x is being changed by pid \(getpid()) ("))
+        }
+        #expect(try OwnerLock.tryAcquire("instance-0000bbbb", in: dir) != nil, "other owners are independent")
+        withExtendedLifetime(first) {}
+        _ = consume first
+        #expect(!OwnerLock.isHeld("instance-0000aaaa", in: dir), "the lock goes with its holder")
     }
 }
 
