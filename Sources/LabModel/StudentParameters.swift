@@ -4,7 +4,8 @@ import VMLabSupport
 
 /// Per-student parameter values: each student's lab differs (so copied results show), yet the
 /// teacher can recompute any student's values from the course secret and the id alone, with
-/// no list of assignments to keep.
+/// no list of assignments to keep. The values go through the student's key (`StudentKey`),
+/// which is all a student's machine needs.
 public enum StudentParameters {
     /// The environment variable holding the course secret (text, at least 16 characters).
     public static let environmentVariable = "VMLAB_COURSE_SECRET"
@@ -12,29 +13,22 @@ public enum StudentParameters {
     public static let secretFileName = "course-secret"
     static let minimumSecretLength = 16
 
-    /// The value of every `per-student` parameter of `lab` for `student`, by name. Derived from
-    /// HMAC-SHA256(secret, "vmlab/1/LAB/PARAM/STUDENT"), the first 8 bytes as a big-endian
-    /// number h: int → min + h % (max-min+1); number → min + h/2^64 · (max-min), 3 decimals;
-    /// choice → values[h % count]; string → default-XXXXXX (6 hex digits). An int or number
-    /// without both bounds has no range to draw from and keeps its default.
+    /// The value of every `per-student` parameter of `lab` for `student`, by name: the values
+    /// of the student's key (`StudentKey(student:secret:)`), so the grader, holding the
+    /// secret, gets exactly what the student's machine got from the key file.
     public static func derive(lab: LabSpec, student: String, secret: Data) -> [String: String] {
-        var values: [String: String] = [:]
-        for parameter in lab.parameters where parameter.perStudent {
-            let mac = Array(HMAC<SHA256>.authenticationCode(
-                for: Data("vmlab/1/\(lab.name)/\(parameter.name)/\(student)".utf8), using: SymmetricKey(data: secret)))
-            let h = mac.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            values[parameter.name] = value(of: parameter, h: h, mac: mac)
-        }
-        return values
+        StudentKey(student: student, secret: secret).values(for: lab)
     }
 
     /// Every parameter of `lab` as `student` runs it: defaults, then the per-student values.
     public static func parameters(lab: LabSpec, student: String, secret: Data) -> [String: String] {
-        var values = lab.defaultValues
-        values.merge(derive(lab: lab, student: student, secret: secret)) { _, derived in derived }
-        return values
+        StudentKey(student: student, secret: secret).parameters(for: lab)
     }
 
+    /// One value from a MAC's first 8 bytes as a big-endian number h: int → min + h %
+    /// (max-min+1); number → min + h/2^64 · (max-min), 3 decimals; choice → values[h % count];
+    /// string → default-XXXXXX (the MAC's first 6 hex digits). An int or number without both
+    /// bounds has no range to draw from and keeps its default.
     static func value(of parameter: ParameterSpec, h: UInt64, mac: [UInt8]) -> String {
         switch parameter.kind {
         case let .int(min?, max?) where min <= max:

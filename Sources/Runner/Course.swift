@@ -41,21 +41,18 @@ public struct Course: Sendable {
         public let studentValues: [String: String]
     }
 
-    /// Starts lab `name`: for `student` when given, with the per-student values derived from
-    /// `secret`; else with every parameter at its default.
-    public func start(_ name: String, student: String? = nil, secret: Data? = nil) async throws -> Started {
+    /// Starts lab `name`: for the student when given, with the per-student values derived
+    /// from their key (or from the course secret); else with every parameter at its default.
+    public func start(_ name: String, for identity: StudentIdentity? = nil) async throws -> Started {
         let lab = try lab(name)
         var values: [String: String] = [:]
-        if let student {
-            if let problem = studentIDProblem(student) { throw VMLabError(.invalidInput, problem) }
-            guard let secret else {
-                throw VMLabError(.invalidInput, "student \(student): per-student values need the course secret")
-            }
-            values = StudentParameters.derive(lab: lab, student: student, secret: secret)
+        if let identity {
+            if let problem = studentIDProblem(identity.student) { throw VMLabError(.invalidInput, problem) }
+            values = identity.key.values(for: lab)
         }
         let image = try await image(for: lab)
         let accelerator = try await chosenAccelerator()
-        let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: student,
+        let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: identity?.student,
                                               fixedParameters: values)
         return Started(lab: lab, instance: instance, studentValues: values)
     }

@@ -36,7 +36,7 @@ struct CommandTreeTests {
         for expected in ["vmlab", "vmlab doctor", "vmlab image build", "vmlab image list", "vmlab image rm",
                          "vmlab vm create", "vmlab vm start", "vmlab vm stop", "vmlab vm destroy", "vmlab vm rm",
                          "vmlab vm list", "vmlab exec", "vmlab snapshot create", "vmlab snapshot revert",
-                         "vmlab snapshot list", "vmlab snapshot rm", "vmlab console", "vmlab gc"] {
+                         "vmlab snapshot list", "vmlab snapshot rm", "vmlab console", "vmlab gc", "vmlab course keys"] {
             #expect(paths.contains(expected), "missing \(expected)")
         }
     }

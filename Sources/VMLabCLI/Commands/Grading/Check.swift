@@ -55,7 +55,7 @@ struct Submit: AsyncParsableCommand {
         guard instance.student == student else {
             throw VMLabError(.invalidState, "this instance of \(lab) was started "
                 + (instance.student.map { "for student \($0)" } ?? "without --student")
-                + "; start it with `vmlab lab start \(lab) --student \(student)` and run your experiments there")
+                + "; start it with `vmlab lab start \(lab) --student-key \(student).key` (your key file) and run your experiments there")
         }
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.warn("no answers: \(answers) not found") }

@@ -75,19 +75,39 @@ struct LabCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a lab: build its image if needed, create and boot its VMs, take the baseline snapshot.")
         @Argument(help: "Lab name.") var lab: String
-        @Option(help: "Student id (per-student parameters derive from it).") var student: String?
+        @Option(name: .customLong("student-key"), help: ArgumentHelp(
+            "Your student key file (from `vmlab course keys`); your per-student values derive from it.", valueName: "file"))
+        var studentKey: String?
+        @Option(help: ArgumentHelp(
+            "Student id. Alone, values derive from the course secret on this machine (a course run on one machine).",
+            valueName: "id"))
+        var student: String?
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            if let student, let problem = studentIDProblem(student) {
-                throw ValidationError("--student '\(student)': \(problem)")
-            }
-            let started = try await global.openCourse().start(lab, student: student,
-                                                          secret: student == nil ? nil : try global.courseSecret())
+            let identity = try identity { try global.courseSecret() }
+            let started = try await global.openCourse().start(lab, for: identity)
             for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
                 Output.progress("\(name) = \(value) (yours)")
             }
             Output.line("\(started.lab.name) \(started.instance.id) ready")
+        }
+
+        /// The student the flags name: the key file's (`--student`, if also given, must match),
+        /// else `--student` with the course secret, else nobody (every parameter at its default).
+        func identity(secret: () throws -> Data) throws -> StudentIdentity? {
+            if let studentKey {
+                let key = try StudentKeyFile.read(URL(fileURLWithPath: studentKey))
+                if let student, student != key.student {
+                    throw VMLabError(.invalidInput, "--student \(student) does not match \(studentKey), the key of student \(key.student)")
+                }
+                return .key(key)
+            }
+            guard let student else { return nil }
+            if let problem = studentIDProblem(student) {
+                throw ValidationError("--student '\(student)': \(problem)")
+            }
+            return .secret(student: student, secret: try secret())
         }
     }
 
