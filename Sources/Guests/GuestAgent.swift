@@ -7,6 +7,13 @@ import VMLabSupport
 /// through libvirt; tests substitute a fake guest.
 public protocol AgentTransport: Sendable {
     func agentCommand(_ json: String, timeoutSeconds: Int32) throws -> String
+    /// Why the guest cannot answer at all ("shut off", "crashed"), or nil while it runs:
+    /// a wait for the agent ends at once instead of running out its timeout.
+    func notRunningReason() throws -> String?
+}
+
+extension AgentTransport {
+    public func notRunningReason() throws -> String? { nil }
 }
 
 /// A client of the QEMU guest agent: runs programs and reads and writes files in a guest.
@@ -44,6 +51,11 @@ public struct GuestAgent: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await ping() { return }
+            let transport = self.transport
+            if let reason = try await offPool({ try transport.notRunningReason() }) {
+                throw VMLabError(.failed, "'\(guest)' is \(reason), so its guest agent cannot answer; "
+                    + "see what it printed with `vmlab console \(guest)` after starting it again")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw VMLabError(.timeout, "the guest agent of '\(guest)' did not answer within \(timeout.components.seconds) s; "

@@ -34,9 +34,20 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
         code == Self.code(VIR_ERR_AGENT_UNRESPONSIVE) || code == Self.code(VIR_ERR_AGENT_UNSYNCED)
     }
 
-    /// The message followed by the numeric code and domain, for logs.
+    /// True when the connection to libvirtd itself broke (the daemon stopped or was
+    /// restarted): every later call on this connection fails the same way.
+    public var isConnectionLost: Bool {
+        domain == Int32(VIR_FROM_RPC.rawValue) || code == Self.code(VIR_ERR_NO_CONNECT)
+            || (code == Self.code(VIR_ERR_INTERNAL_ERROR) && message.contains("client socket is closed"))
+    }
+
+    /// The message followed by the numeric code and domain, for logs; a lost connection
+    /// says what probably happened and what to do.
     public var description: String {
-        "\(message) (libvirt error code \(code), domain \(domain))"
+        let hint = isConnectionLost
+            ? "; the connection to libvirtd was lost (was it stopped or restarted?): once it is back, run `vmlab gc`"
+            : ""
+        return "\(message) (libvirt error code \(code), domain \(domain))\(hint)"
     }
 
     static func code(_ number: virErrorNumber) -> Int32 { Int32(number.rawValue) }

@@ -21,6 +21,10 @@ final class FakeAgent: AgentTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var log: [Request] = []
     private var responders: [String: Responder] = [:]
+    /// What the fake's domain state says (nil: running).
+    var stopped: String?
+
+    func notRunningReason() throws -> String? { lock.withLock { stopped } }
 
     func on(_ command: String, _ responder: @escaping Responder) {
         lock.withLock { responders[command] = responder }
@@ -225,6 +229,15 @@ struct GuestAgentTests {
     @Test func pingFalseWhenTransportThrows() async {
         fake.on("guest-ping") { _, _ in throw FakeTransportError(message: "no agent") }
         #expect(!(await agent.ping()))
+    }
+
+    @Test func waitingForTheAgentOfAStoppedGuestEndsAtOnceNamingTheState() async throws {
+        fake.on("guest-ping") { _, _ in throw FakeTransportError(message: "agent not connected") }
+        fake.stopped = "crashed"
+        let started = ContinuousClock.now
+        let error = await #expect(throws: VMLabError.self) { try await agent.waitUntilReady(timeout: .seconds(300)) }
+        #expect(error?.message.contains("is crashed, so its guest agent cannot answer") == true)
+        #expect(ContinuousClock.now - started < .seconds(60), "the wait did not run out its 300 s timeout")
     }
 
     @Test func waitUntilReadySucceedsAfterFailedPings() async throws {

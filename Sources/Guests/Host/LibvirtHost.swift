@@ -30,4 +30,12 @@ package struct LibvirtAgentTransport: AgentTransport {
     package func agentCommand(_ json: String, timeoutSeconds: Int32) throws -> String {
         try domain.qemuAgentCommand(json, timeoutSeconds: timeoutSeconds)
     }
+
+    package func notRunningReason() throws -> String? {
+        let state = try domain.info().state
+        switch state {
+        case .running, .blocked, .paused, .noState: return nil
+        default: return state.label
+        }
+    }
 }
