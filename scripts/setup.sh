@@ -85,7 +85,9 @@ ip netns exec "$NETNS" sh -c '
   fi
   virtlogd -d -p "$1/virtlogd.pid"
   exec libvirtd -d -p "$1/libvirtd.pid"
-' sh "$RUN_DIR"
+' sh "$RUN_DIR" </dev/null >>"$RUN_DIR/daemons.log" 2>&1
+# (The daemons get their own log: holding our stdout open would keep any caller that
+# reads setup's output, a test or `make test | tee`, waiting forever.)
 
 for _ in $(seq 1 100); do
   if virsh -c qemu:///system version >/dev/null 2>&1; then

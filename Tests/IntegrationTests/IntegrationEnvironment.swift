@@ -64,9 +64,22 @@ enum IntegrationEnvironment {
             throw VMLabError(.notFound, "vmlab binary missing")
         }
         let result = try await Subprocess.run([vmlabBinary.path] + args,
-                                                environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path],
-                                                check: false)
+                                                environment: try await environment(home: home), check: false)
         return (result.status, result.stdout, result.stderr)
+    }
+
+    /// What every vmlab the suite runs gets: its home, the course, and the accelerator the
+    /// suite probed once (each fresh home would otherwise prove KVM again, 15 s a time).
+    static func environment(home: VMLabHome) async throws -> [String: String] {
+        ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path, "VMLAB_ACCEL": try await suiteAccelerator.value]
+    }
+
+    /// $VMLAB_ACCEL when set, else the verdict of one probe in a home of the suite's own.
+    static let suiteAccelerator = Task<String, any Error> {
+        if let explicit = ProcessInfo.processInfo.environment["VMLAB_ACCEL"], !explicit.isEmpty { return explicit }
+        let home = VMLabHome(root: FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-it-probe-\(getpid())"))
+        defer { try? FileManager.default.removeItem(at: home.root) }
+        return try await AcceleratorProbe(home: home).choose(.auto).accelerator.rawValue
     }
 
     /// The same, blocking: for `defer` blocks, which cannot await.

@@ -27,7 +27,7 @@ extension RealHost {
         process.executableURL = IntegrationEnvironment.vmlabBinary
         process.arguments = args
         process.environment = ProcessInfo.processInfo.environment.merging(
-            ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": IntegrationEnvironment.repository.path]) { $1 }
+            try await IntegrationEnvironment.environment(home: home)) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -126,9 +126,12 @@ public struct AcceleratorProbe: Sendable {
         try archive.encoded().write(to: initrd)
 
         let started = ContinuousClock.now
+        // `timeout` ends the probe QEMU even when vmlab itself is killed mid-probe: a KVM
+        // guest that hangs would otherwise spin on a core until someone notices.
+        let limit = "\(timeout.components.seconds + 5)"
         let output = try await Subprocess.runUntil(
             marker: Self.marker,
-            ["qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m", "256", "-nodefaults", "-no-user-config",
+            ["timeout", "--signal=KILL", limit, "qemu-system-x86_64", "-machine", "pc,accel=kvm", "-m", "256", "-nodefaults", "-no-user-config",
              "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot",
              "-kernel", kernel.image.path, "-initrd", initrd.path,
              "-append", "console=ttyS0 quiet panic=-1 rdinit=/init"],

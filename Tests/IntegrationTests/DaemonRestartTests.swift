@@ -1,0 +1,68 @@
+import Foundation
+import LabStore
+import Testing
+import VMLabSupport
+
+extension RealHost {
+/// libvirtd restarted in the middle of a run (exactly the daemons scripts/setup.sh started,
+/// stopped with scripts/stop.sh and started again): vmlab ends with a clear error well
+/// within 60 s instead of dying silently or hanging, and `gc` then leaves a usable lab.
+@Suite struct DaemonRestartTests {
+    func script(_ name: String) async throws -> Subprocess.Result {
+        try await Subprocess.run(["bash", IntegrationEnvironment.repository.appendingPathComponent("scripts/\(name)").path],
+                                 check: false)
+    }
+
+    @Test func libvirtdRestartMidRunGivesAClearErrorAndACleanGC() async throws {
+        let home = try IntegrationEnvironment.makeHome()
+        defer {
+            IntegrationEnvironment.vmlabSync(["lab", "stop", "journal-replay"], home: home)
+            try? FileManager.default.removeItem(at: home.root)
+        }
+        let start = try await IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home)
+        try #require(start.status == 0, "\(start.stderr)")
+        let store = try Store(home: home)
+        let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
+
+        let errors = home.root.appendingPathComponent("run.err")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let process = Process()
+        process.executableURL = IntegrationEnvironment.vmlabBinary
+        process.arguments = ["run", "journal-replay", "crash-replay", "--set", "files=300", "--repeat", "3"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            try await IntegrationEnvironment.environment(home: home)) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        let underWay = ContinuousClock.now + .seconds(120)
+        while try store.events(instance: instance.id).filter({ $0.run != nil }).count < 2, ContinuousClock.now < underWay {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(process.isRunning, "the run ended before the restart")
+
+        let stop = try await script("stop.sh")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        let restarted = ContinuousClock.now
+        let setup = try await script("setup.sh")
+        #expect(setup.status == 0, "\(setup.stderr)")
+
+        while process.isRunning, ContinuousClock.now - restarted < .seconds(90) { try await Task.sleep(for: .milliseconds(200)) }
+        let ended = ContinuousClock.now - restarted
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        #expect(ended < .seconds(60), "vmlab took \(ended) to notice; stderr: \(stderr)")
+        #expect(process.terminationReason == .exit && process.terminationStatus != 0 && process.terminationStatus != 141,
+                "status \(process.terminationStatus) (\(process.terminationReason == .exit ? "exit" : "signal"))")
+        #expect(stderr.contains("libvirtd"), "the error should say the connection to libvirtd was lost: \(stderr)")
+
+        let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(try store.runs(instance: instance.id).allSatisfy { $0.status != .running })
+        let reset = try await IntegrationEnvironment.vmlab(["lab", "reset", "journal-replay"], home: home)
+        #expect(reset.status == 0, "the lab survives a daemon restart: \(reset.stderr)")
+        #expect(try await IntegrationEnvironment.vmlab(["lab", "stop", "journal-replay"], home: home).status == 0)
+        #expect(try IntegrationEnvironment.leftovers(try IntegrationEnvironment.connect(), home: home).isEmpty)
+    }
+}
+}
