@@ -63,9 +63,11 @@ public struct GuestAgent: Sendable {
     }
 
     /// Runs `argv` in the guest (no shell), feeding `stdin`, and waits for it to exit.
-    /// On `timeout` the process is killed and a `timeout` error is thrown.
+    /// On `timeout` the process is killed and a `timeout` error is thrown; with
+    /// `ownProcessGroup` (argv starts with `setsid`) its whole process group is killed, so
+    /// nothing it started runs on into later steps.
     public func exec(_ argv: [String], stdin: Data? = nil, environment: [String: String] = [:],
-                     timeout: Duration = .seconds(60)) async throws -> ExecResult {
+                     timeout: Duration = .seconds(60), ownProcessGroup: Bool = false) async throws -> ExecResult {
         guard let path = argv.first else { throw VMLabError(.invalidInput, "no command given to run in '\(guest)'") }
         var request = GuestExec(path: path, arg: Array(argv.dropFirst()), captureOutput: true)
         if !environment.isEmpty {
@@ -81,7 +83,8 @@ public struct GuestAgent: Sendable {
             let status = try await callOffPool(GuestExecStatus(pid: pid))
             if status.exited { return try result(of: status, argv: argv) }
             if ContinuousClock.now >= deadline {
-                _ = try? await callOffPool(GuestExec(path: "kill", arg: ["-KILL", "\(pid)"]))
+                let victims = ownProcessGroup ? ["--", "-\(pid)", "\(pid)"] : ["\(pid)"]
+                _ = try? await callOffPool(GuestExec(path: "kill", arg: ["-KILL"] + victims))
                 throw VMLabError(.timeout, "`\(argv.joined(separator: " "))` in '\(guest)' did not finish within \(timeout.components.seconds) s and was killed")
             }
             try await Task.sleep(for: pause)
@@ -120,9 +123,10 @@ public struct GuestAgent: Sendable {
             truncated: status.outTruncated == true || status.errTruncated == true)
     }
 
-    /// Runs a shell command line (`sh -c`).
+    /// Runs a shell command line (`sh -c`) in a session of its own (`setsid -w`), so a
+    /// timeout ends the command and everything it started, not just the shell.
     public func shell(_ command: String, timeout: Duration = .seconds(60)) async throws -> ExecResult {
-        try await exec(["/bin/sh", "-c", command], timeout: timeout)
+        try await exec(["setsid", "-w", "/bin/sh", "-c", command], timeout: timeout, ownProcessGroup: true)
     }
 
     /// Reads a whole file from the guest, at most `defaultMaxFileBytes` within `defaultReadTimeout`.

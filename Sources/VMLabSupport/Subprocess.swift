@@ -85,6 +85,9 @@ public enum Subprocess {
         found = found || output.contains(marker)
         let exited = !process.isRunning
         if process.isRunning {
+            // Foundation starts the child in a process group of its own: ending the group
+            // also ends what the child started (`timeout` runs the QEMU it guards).
+            kill(-process.processIdentifier, SIGKILL)
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()

@@ -202,12 +202,21 @@ struct GuestAgentTests {
         #expect(fake.requests.isEmpty)
     }
 
-    @Test func shellRunsShDashC() async throws {
+    @Test func shellRunsShDashCInASessionOfItsOwn() async throws {
         scriptExec()
         _ = try await agent.shell("echo hi | wc -c")
         let start = try #require(fake.requests("guest-exec").first)
-        #expect(start.arguments["path"] as? String == "/bin/sh")
-        #expect(start.arguments["arg"] as? [String] == ["-c", "echo hi | wc -c"])
+        #expect(start.arguments["path"] as? String == "setsid")
+        #expect(start.arguments["arg"] as? [String] == ["-w", "/bin/sh", "-c", "echo hi | wc -c"])
+    }
+
+    @Test func aShellTimeoutKillsTheWholeProcessGroup() async throws {
+        fake.reply("guest-exec", #"{"pid": 77}"#)
+        fake.reply("guest-exec-status", #"{"exited": false}"#)
+        await #expect(throws: VMLabError.self) { _ = try await agent.shell("sleep 100 & sleep 100", timeout: .milliseconds(200)) }
+        let kill = try #require(fake.requests("guest-exec").last)
+        #expect(kill.arguments["path"] as? String == "kill")
+        #expect(kill.arguments["arg"] as? [String] == ["-KILL", "--", "-77", "77"])
     }
 
     // MARK: ping and readiness

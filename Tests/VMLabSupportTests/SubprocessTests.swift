@@ -110,6 +110,22 @@ struct SubprocessTests {
         #expect(!outcome.exited)
     }
 
+    @Test func runUntilEndsWhatTheChildStartedToo() async throws {
+        // What the KVM probe needs: `timeout` (the child) runs QEMU (the grandchild), and
+        // killing only the child would leave the grandchild spinning.
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-grandchild-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: pidFile) }
+        _ = try await Subprocess.runUntil(marker: "READY", ["sh", "-c", "sleep 300 & echo $! > \(pidFile.path); wait"],
+                                          timeout: .milliseconds(500))
+        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = kill(pid, 0) != 0 || (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") == true
+            if !gone { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(gone, "the grandchild \(pid) outlived runUntil")
+    }
+
     @Test func runUntilWithAMissingToolIsUnavailable() async throws {
         let error = await #expect(throws: VMLabError.self) {
             try await Subprocess.runUntil(marker: "x", ["vmlab-definitely-not-installed-tool"], timeout: .seconds(1))
