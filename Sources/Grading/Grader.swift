@@ -240,25 +240,25 @@ struct GradingContext {
             return .fail("no artifact named \(rule.name) " + (known.isEmpty ? "(there are none)" : "(artifacts: \(known))"),
                          student: "no artifact named \(rule.name)")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        let whole = NSRange(text.startIndex..., in: text)
-        func firstMatch(_ pattern: String) throws -> NSTextCheckingResult? {
-            try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]).firstMatch(in: text, range: whole)
-        }
-        func line(of match: NSTextCheckingResult) -> Int {
-            guard let r = Range(match.range, in: text) else { return 1 }
-            return text[..<r.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-        }
         let unexpected = "\(rule.name) does not have the expected content"
+        let matches: Pattern?, notMatches: Pattern?
         do {
-            if let pattern = rule.matches, try firstMatch(pattern) == nil {
-                return .fail("\(rule.name) does not match /\(pattern)/", student: unexpected)
-            }
-            if let pattern = rule.notMatches, let match = try firstMatch(pattern) {
-                return .fail("\(rule.name) matches /\(pattern)/ at line \(line(of: match))", student: unexpected)
-            }
+            matches = try rule.matches.map { pattern throws(PatternError) in try Pattern(pattern, multiline: true) }
+            notMatches = try rule.notMatches.map { pattern throws(PatternError) in try Pattern(pattern, multiline: true) }
         } catch {
             return .fail("a pattern does not compile: \(error)", student: "could not be checked")
+        }
+        do {
+            if let matches, try !matches.matches(data) {
+                return .fail("\(rule.name) does not match /\(matches)/", student: unexpected)
+            }
+            if let notMatches, let end = try notMatches.firstMatchEnd(in: data) {
+                // The line of the match's last character: where the DFA found it complete.
+                let line = 1 + newlines(in: data.prefix(Swift.max(end - 1, 0)))
+                return .fail("\(rule.name) matches /\(notMatches)/ at line \(line)", student: unexpected)
+            }
+        } catch {
+            return .fail(PatternBudgetExceeded().description, student: PatternBudgetExceeded().description)
         }
         let parts = [rule.matches.map { "matches /\($0)/" }, rule.notMatches.map { "does not match /\($0)/" }]
         return .pass("\(rule.name) " + parts.compactMap { $0 }.joined(separator: " and "))
@@ -346,6 +346,20 @@ struct GradingContext {
         } catch {
             return .fail("after the replay, \(rule.expect.text): \(error)", student: "the replay did not give the expected result")
         }
+    }
+}
+
+/// How many LF bytes `data` holds (memchr: an artifact may have megabytes of them).
+private func newlines(in data: Data) -> Int {
+    data.withUnsafeBytes { raw in
+        guard var p = raw.baseAddress else { return 0 }
+        let end = p + raw.count
+        var count = 0
+        while p < end, let hit = memchr(p, 0x0A, end - p) {
+            count += 1
+            p = UnsafeRawPointer(hit) + 1
+        }
+        return count
     }
 }
 

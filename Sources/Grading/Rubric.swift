@@ -429,9 +429,9 @@ private final class RubricLoader {
     func regex(_ m: MappingReader, _ key: String) -> String? {
         guard let pattern = m.string(key) else { return nil }
         do {
-            _ = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+            _ = try Pattern(pattern, multiline: true)
         } catch {
-            m.fail(key, "'\(pattern)' is not a valid regular expression")
+            m.fail(key, "'\(pattern)' is not a valid regular expression: \(error.message)")
             return nil
         }
         return pattern
