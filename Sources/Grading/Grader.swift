@@ -117,7 +117,10 @@ public struct Grader: Sendable {
             return .rejection(student: evidence.student, lab: evidence.lab, possible: possible,
                               reason: "the evidence is for lab \(evidence.lab), but this rubric grades \(rubric.lab)")
         }
-        let context = GradingContext(evidence: evidence, variables: evidence.variables, lab: lab)
+        if let problem = evidence.problem(lab: lab, rubric: rubric) {
+            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible, reason: oneLineReason(problem))
+        }
+        let context = GradingContext(evidence: evidence, lab: lab, questions: rubric.questions)
         var results: [CheckResult] = []
         for check in checks {
             let outcome: CheckOutcome
@@ -157,10 +160,35 @@ struct CheckOutcome {
     }
 }
 
+/// What the checks of one grade read: the evidence, and the namespaces expressions see,
+/// each from its one source (described on `Evidence`).
 struct GradingContext {
     let evidence: Evidence
-    let variables: [String: Double]
     let lab: LabSpec
+    /// The answers to questions the rubric asks; others are never graded.
+    let answers: [String: String]
+    /// Keys of answers to questions the rubric does not ask, sorted, for feedback.
+    let unknownAnswers: [String]
+    /// Parameters of the lab only.
+    let parameters: [String: String]
+    let variables: [String: Double]
+
+    init(evidence: Evidence, lab: LabSpec, questions: Set<String>) {
+        self.evidence = evidence
+        self.lab = lab
+        answers = evidence.answers.filter { questions.contains($0.key) }
+        unknownAnswers = evidence.answers.keys.filter { !questions.contains($0) }.sorted()
+        parameters = evidence.parameters.filter { lab.parameter($0.key) != nil }
+        variables = Evidence.variables(measurements: evidence.usableMeasurements, parameters: parameters, answers: answers)
+    }
+
+    /// ` (answers.yaml also answers Q1, which this lab does not ask)`, or nothing.
+    var unknownAnswersNote: String {
+        guard !unknownAnswers.isEmpty else { return "" }
+        let shown = unknownAnswers.prefix(5).map { "'\(displayText($0, limit: 40))'" }.joined(separator: ", ")
+        return " (answers.yaml also answers \(shown)\(unknownAnswers.count > 5 ? " and more" : ""), "
+            + "which this lab does not ask; check the question ids)"
+    }
 
     func evaluate(_ check: RubricCheck) -> CheckOutcome {
         switch check.kind {
@@ -202,8 +230,8 @@ struct GradingContext {
 
     func answer(_ rule: AnswerRule) -> CheckOutcome {
         let q = rule.question
-        guard let raw = evidence.answers[q], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            return .fail("no answer to '\(q)'", student: "no answer to '\(q)' in answers.yaml")
+        guard let raw = answers[q], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .fail("no answer to '\(q)'" + unknownAnswersNote, student: "no answer to '\(q)' in answers.yaml" + unknownAnswersNote)
         }
         let given = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         switch rule.expect {
@@ -288,25 +316,28 @@ struct GradingContext {
             let detail = "\(expression.text) is \(value != 0 ? "true" : "false")" + valuesText(expression, variables)
             return value != 0 ? .pass(detail) : .fail(detail)
         } catch {
-            return .fail("\(expression.text): \(error)", student: "could not be evaluated with your results")
+            let missing = expression.identifiers.contains { $0.hasPrefix("answer.") && variables[$0] == nil }
+            let note = missing ? unknownAnswersNote : ""
+            return .fail("\(expression.text): \(error)" + note, student: "could not be evaluated with your results" + note)
         }
     }
 
     func replay(_ rule: ReplayRule, check: RubricCheck,
                 runner: ((ReplayRequest) async throws -> ReplayOutcome)?) async -> CheckOutcome {
         guard let runner else { return .fail("needs a replay, and replays were not run", student: "checked when your work is replayed") }
-        var references = evidence.parameters
-        for (question, answer) in evidence.answers {
+        var references = self.parameters
+        for (question, answer) in answers.sorted(by: { $0.key < $1.key }) {
             references["answer.\(question)"] = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        var parameters = evidence.parameters
+        var parameters = self.parameters
         for (name, template) in rule.set.sorted(by: { $0.key < $1.key }) {
             let value: String
             do {
                 for case .reference(let ref) in try templatePieces(template)
                 where ref.hasPrefix("answer.") && references[ref] == nil {
                     let q = ref.dropFirst(7)
-                    return .fail("no answer to '\(q)' (the replay sets \(name) from it)", student: "no answer to '\(q)' in answers.yaml")
+                    return .fail("no answer to '\(q)' (the replay sets \(name) from it)" + unknownAnswersNote,
+                                 student: "no answer to '\(q)' in answers.yaml" + unknownAnswersNote)
                 }
                 let text = try substitute(template, references)
                 value = try arithmeticValue(text).map(shortNumber) ?? text
@@ -337,7 +368,7 @@ struct GradingContext {
             return .fail("the replay failed: \(error)", student: "the replay failed")
         }
         let replayVariables = Evidence.variables(measurements: outcome.measurements, parameters: parameters,
-                                                 answers: evidence.answers)
+                                                 answers: answers)
         do {
             let value = try rule.expect.evaluate(replayVariables)
             let detail = "after the replay, \(rule.expect.text) is \(value != 0 ? "true" : "false")"
