@@ -1,0 +1,80 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a file someone else made (a student's bundle) without trusting it: only a regular
+/// file is read (a FIFO would block, /dev/zero never ends, a directory is no file), and never
+/// more than the limit plus one byte, so a 1.5 GiB file costs the limit, not 1.5 GiB.
+public enum BoundedFile {
+    /// Why a file was not read, in one line.
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case cannotOpen(String)
+        case notARegularFile(String)
+        case tooLarge(limit: Int)
+        case readFailed(String)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let why): return "cannot open it: \(why)"
+            case .notARegularFile(let kind): return "it is \(kind), not a regular file"
+            case .tooLarge(let limit): return "it is larger than the limit of \(byteCount(limit))"
+            case .readFailed(let why): return "cannot read it: \(why)"
+            }
+        }
+    }
+
+    /// The contents of the regular file at `path` if it has at most `limit` bytes.
+    public static func read(_ path: String, limit: Int) throws(Problem) -> Data {
+        // O_NONBLOCK: opening a FIFO with no writer must not hang; it is refused just below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
+        if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
+        // The size may change while reading: read until EOF, but never past limit + 1.
+        var data = Data(count: Swift.min(Int(info.st_size), limit) + 1)
+        var filled = 0
+        let failure: Problem? = data.withUnsafeMutableBytes { raw in
+            while filled < raw.count {
+                let n = Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled)
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return .readFailed(String(cString: strerror(errno)))
+                }
+                if n == 0 { return nil }
+                filled += n
+            }
+            return nil
+        }
+        if let failure { throw failure }
+        if filled > limit { throw .tooLarge(limit: limit) }
+        if filled == data.count, filled <= limit {
+            // The file grew to fill the buffer exactly: one more byte tells whether it is over.
+            var extra: UInt8 = 0
+            if Glibc.read(fd, &extra, 1) == 1 { throw .tooLarge(limit: limit) }
+        }
+        data.count = filled
+        return data
+    }
+
+    static func kind(of type: mode_t) -> String {
+        switch type {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
+        }
+    }
+
+    /// `64 MiB`, `512 bytes`.
+    public static func byteCount(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? "\(shortNumber(Double(bytes) / Double(1 << 20))) MiB"
+            : bytes >= 1 << 10 ? "\(shortNumber(Double(bytes) / Double(1 << 10))) KiB" : "\(bytes) bytes"
+    }
+}
