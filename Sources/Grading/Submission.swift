@@ -41,7 +41,7 @@ public struct Submission: Codable, Sendable, Equatable {
         public var maxTextBytes: Int
 
         public init(maxBytes: Int = 32 << 20, maxArtifactBytes: Int = 4 << 20, maxArtifacts: Int = 16,
-                    maxMeasurements: Int = 10_000, maxRuns: Int = 2_000, maxParameters: Int = 64, maxAnswers: Int = 256,
+                    maxMeasurements: Int = 10_000, maxRuns: Int = 2_000, maxParameters: Int = 32, maxAnswers: Int = 256,
                     maxAnswerBytes: Int = 4096, maxTextBytes: Int = 1024) {
             self.maxBytes = maxBytes
             self.maxArtifactBytes = maxArtifactBytes

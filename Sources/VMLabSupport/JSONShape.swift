@@ -45,25 +45,30 @@ package struct JSONShape: Sendable {
     }
 }
 
-/// The pass itself: an explicit stack (no recursion a hostile nesting could exhaust).
+/// The pass itself: an explicit stack (no recursion a hostile nesting could exhaust). Paths
+/// for messages are built only when there is a problem to report: a bundle has hundreds of
+/// thousands of members, and building text for each was most of the time taken.
 struct JSONShapeScanner {
     struct Frame {
         var isObject: Bool
+        var isMap: Bool
         var count = 0
         var keys: Set<String> = []
-        /// The container's path pattern and how it is shown (`measurements[3].parameters`).
+        /// The key of the member being read (objects).
+        var lastKey = ""
         var path: String
-        var shown: String
         var limit: Int
-        /// What its members are called in messages (`parameters`, `measurements`).
-        var noun: String
-        var parentShown: String
+        /// The string limit of every member (arrays and maps); nil: by key, or the default.
+        var memberStringLimit: Int?
+        /// Whether some limit names a member of this object by key.
+        var hasFieldRules: Bool
     }
 
     let shape: JSONShape
     let p: UnsafeBufferPointer<UInt8>
     var i = 0
     var stack: [Frame] = []
+    var ruledPrefixes: [String: Bool] = [:]
 
     init(shape: JSONShape, bytes: UnsafeBufferPointer<UInt8>) {
         self.shape = shape
@@ -80,32 +85,78 @@ struct JSONShapeScanner {
         while i < p.count, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 }
     }
 
+    /// How the first `n` frames lead to the value being read (`measurements[3].parameters`).
+    func shown(through n: Int) -> String {
+        var s = ""
+        for f in stack.prefix(n) {
+            if f.isObject {
+                let k = displayText(f.lastKey, limit: 40)
+                s += f.isMap ? "[\"\(k)\"]" : s.isEmpty ? k : ".\(k)"
+            } else {
+                s += "[\(f.count - 1)]"
+            }
+        }
+        return s
+    }
+
+    func place(_ shown: String) -> String { shown.isEmpty ? "the document" : shown }
+
+    /// The path pattern of the member being read.
+    func childPath() -> String {
+        guard let top = stack.last else { return "" }
+        if !top.isObject { return top.path + "[]" }
+        if top.isMap { return top.path.isEmpty ? "*" : top.path + ".*" }
+        return top.path.isEmpty ? top.lastKey : top.path + "." + top.lastKey
+    }
+
+    func stringLimit() -> Int {
+        guard let top = stack.last else { return shape.defaultString }
+        if let limit = top.memberStringLimit { return limit }
+        guard top.isObject, !top.isMap, top.hasFieldRules else { return shape.defaultString }
+        return shape.strings[childPath()] ?? shape.defaultString
+    }
+
+    mutating func push(isObject: Bool) throws(JSONShape.Problem) {
+        guard stack.count < shape.maxDepth else {
+            throw limit("\(place(shown(through: stack.count))) is nested deeper than \(shape.maxDepth) levels")
+        }
+        let path = childPath()
+        let isMap = isObject && shape.maps.contains(path)
+        let prefix = path.isEmpty ? "" : path + "."
+        let ruled: Bool
+        if let known = ruledPrefixes[prefix] {
+            ruled = known
+        } else {
+            ruled = shape.strings.keys.contains { $0.hasPrefix(prefix) } || shape.counts.keys.contains { $0.hasPrefix(prefix) }
+                || shape.maps.contains { $0.hasPrefix(prefix) }
+            ruledPrefixes[prefix] = ruled
+        }
+        let memberLimit = !isObject ? shape.strings[path + "[]"] ?? shape.defaultString
+            : isMap ? shape.strings[prefix + "*"] ?? shape.defaultString : nil
+        stack.append(Frame(isObject: isObject, isMap: isMap, path: path, limit: shape.counts[path] ?? shape.defaultCount,
+                           memberStringLimit: memberLimit, hasFieldRules: ruled))
+    }
+
     mutating func run() throws(JSONShape.Problem) {
-        var path = "", shown = "", noun = "fields"
         while true {
-            // A value at `path`.
+            // A value: of the member being read, or the document.
             skipSpace()
             guard i < p.count else { throw syntax("the document ends where a value should be") }
             switch p[i] {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let isObject = p[i] == UInt8(ascii: "{")
-                guard stack.count < shape.maxDepth else { throw limit("\(place(shown)) is nested deeper than \(shape.maxDepth) levels") }
-                stack.append(Frame(isObject: isObject, path: path, shown: shown, limit: shape.counts[path] ?? shape.defaultCount,
-                                   noun: noun, parentShown: stack.last?.shown ?? ""))
+                try push(isObject: isObject)
                 i += 1
                 skipSpace()
                 if i < p.count, p[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     i += 1
                     stack.removeLast()
-                } else if isObject {
-                    (path, shown, noun) = try member()
-                    continue
                 } else {
-                    (path, shown, noun) = try element()
+                    try isObject ? member() : element()
                     continue
                 }
             case UInt8(ascii: "\""):
-                _ = try string(limit: shape.strings[path] ?? shape.defaultString, shown: shown)
+                try string(limit: stringLimit(), what: nil)
             case UInt8(ascii: "t"): try literal("true")
             case UInt8(ascii: "f"): try literal("false")
             case UInt8(ascii: "n"): try literal("null")
@@ -114,7 +165,9 @@ struct JSONShapeScanner {
                 while i < p.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p[i]) || p[i] == UInt8(ascii: "-")
                     || p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E") {
                     i += 1
-                    if i - start > shape.maxNumberBytes { throw limit("a number in \(place(shown)) is longer than \(shape.maxNumberBytes) characters") }
+                    if i - start > shape.maxNumberBytes {
+                        throw limit("a number in \(place(shown(through: stack.count))) is longer than \(shape.maxNumberBytes) characters")
+                    }
                 }
             default:
                 throw syntax("unexpected character")
@@ -126,10 +179,10 @@ struct JSONShapeScanner {
                     guard i == p.count else { throw syntax("more data after the document") }
                     return
                 }
-                guard i < p.count else { throw syntax("the document ends inside \(place(top.shown))") }
+                guard i < p.count else { throw syntax("the document ends inside \(place(shown(through: stack.count - 1)))") }
                 if p[i] == UInt8(ascii: ",") {
                     i += 1
-                    (path, shown, noun) = top.isObject ? try member() : try element()
+                    try top.isObject ? member() : element()
                     break
                 }
                 if p[i] == (top.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
@@ -142,49 +195,44 @@ struct JSONShapeScanner {
         }
     }
 
-    func place(_ shown: String) -> String { shown.isEmpty ? "the document" : shown }
-
     /// Counts one more member or element of the top container against its limit.
     mutating func count() throws(JSONShape.Problem) {
-        stack[stack.count - 1].count += 1
-        let top = stack[stack.count - 1]
-        if top.count > top.limit {
-            let place = top.parentShown.isEmpty ? "" : " in \(top.parentShown)"
-            throw limit("too many \(top.noun)\(place): more than the \(top.limit) allowed")
-        }
+        let n = stack.count - 1
+        stack[n].count += 1
+        guard stack[n].count > stack[n].limit else { return }
+        let noun = n == 0 ? "fields" : stack[n - 1].isObject ? stack[n - 1].lastKey : "elements"
+        let parent = n == 0 ? "" : shown(through: n - 1)
+        throw limit("too many \(displayText(noun, limit: 40))\(parent.isEmpty ? "" : " in \(parent)"): "
+                    + "more than the \(stack[n].limit) allowed")
     }
 
-    /// Reads `"key":` of the top object; returns the member's path, shown path and noun.
-    mutating func member() throws(JSONShape.Problem) -> (String, String, String) {
+    /// Reads `"key":` of the top object.
+    mutating func member() throws(JSONShape.Problem) {
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw syntax("expected a key") }
-        let top = stack[stack.count - 1]
         let start = i + 1
-        let length = try string(limit: shape.maxKeyBytes, shown: "a key of \(place(top.shown))")
+        let length = try string(limit: shape.maxKeyBytes, what: "a key")
         let key = try decodeKey(start, length)
         try count()
-        if !stack[stack.count - 1].keys.insert(key).inserted {
-            throw limit("\(place(top.shown)) has the key '\(displayText(key, limit: 64))' twice "
+        let n = stack.count - 1
+        if !stack[n].keys.insert(key).inserted {
+            throw limit("\(place(shown(through: n))) has the key '\(displayText(key, limit: 64))' twice "
                         + "(JSON readers disagree on which value counts)")
         }
+        stack[n].lastKey = key
         skipSpace()
         guard i < p.count, p[i] == UInt8(ascii: ":") else { throw syntax("expected ':' after a key") }
         i += 1
-        let isMap = shape.maps.contains(top.path)
-        let path = top.path.isEmpty ? key : top.path + "." + (isMap ? "*" : key)
-        let shownKey = displayText(key, limit: 40)
-        let shown = top.shown.isEmpty ? shownKey : isMap ? "\(top.shown)[\"\(shownKey)\"]" : "\(top.shown).\(shownKey)"
-        return (path, shown, key)
     }
 
-    mutating func element() throws(JSONShape.Problem) -> (String, String, String) {
+    mutating func element() throws(JSONShape.Problem) {
         try count()
-        let top = stack[stack.count - 1]
-        return (top.path + "[]", "\(top.shown)[\(top.count - 1)]", "elements")
     }
 
     /// Skips a string starting at `i` (a quote); returns its length in bytes as written.
-    mutating func string(limit: Int, shown: String) throws(JSONShape.Problem) -> Int {
+    /// `what` names it in messages (a key); nil: the member being read.
+    @discardableResult
+    mutating func string(limit: Int, what: String?) throws(JSONShape.Problem) -> Int {
         let start = i + 1
         var from = start
         guard let base = p.baseAddress else { throw syntax("empty") }
@@ -194,7 +242,9 @@ struct JSONShapeScanner {
             }
             let quote = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
             if quote - start > limit {
-                throw self.limit("\(place(shown)) is longer than \(limit) bytes")
+                let shown = what.map { "\($0) of \(place(self.shown(through: stack.count - 1)))" }
+                    ?? place(self.shown(through: stack.count))
+                throw self.limit("\(shown) is longer than \(limit) bytes")
             }
             var backslashes = 0
             while quote - 1 - backslashes >= start, p[quote - 1 - backslashes] == UInt8(ascii: "\\") { backslashes += 1 }
@@ -230,12 +280,22 @@ struct JSONShapeScanner {
             let e = bytes[k + 1]
             k += 2
             if e == UInt8(ascii: "u") {
-                guard k + 4 <= bytes.count, let unit = UInt16(String(decoding: UnsafeBufferPointer(rebasing: bytes[k..<(k + 4)]),
-                                                                     as: UTF8.self), radix: 16) else {
-                    throw syntax("a \\u escape in a key needs four hexadecimal digits")
+                // Four hexadecimal digits, read without making strings (a key may hold dozens).
+                guard k + 4 <= bytes.count else { throw syntax("a \\u escape in a key needs four hexadecimal digits") }
+                var unit: UInt16 = 0
+                for d in k..<(k + 4) {
+                    let c = bytes[d] | 0x20  // lowercase letters; digits are unchanged
+                    let v = c &- UInt8(ascii: "0") < 10 ? c &- UInt8(ascii: "0")
+                        : c &- UInt8(ascii: "a") < 6 ? c &- UInt8(ascii: "a") &+ 10 : 0xFF
+                    guard v != 0xFF else { throw syntax("a \\u escape in a key needs four hexadecimal digits") }
+                    unit = unit << 4 | UInt16(v)
                 }
-                units.append(unit)
                 k += 4
+                if unit < 0x80, units.isEmpty {
+                    out.append(UInt8(unit))
+                } else {
+                    units.append(unit)
+                }
                 continue
             }
             flushUnits()
