@@ -54,7 +54,9 @@ struct Grade: AsyncParsableCommand {
                 }
                 try submission.verifyParameters(lab: lab, secret: secret)
                 Output.progress("grading \(name) (\(submission.student))")
-                reports.append(await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer))
+                let report = await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer)
+                if let reason = report.rejected { Output.warn("\(name) rejected: \(reason)") }
+                reports.append(report)
             } catch {
                 let reason = oneLineReason("\(error)")
                 Output.warn("\(name) rejected: \(reason)")
