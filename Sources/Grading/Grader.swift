@@ -54,9 +54,11 @@ public struct GradeReport: Codable, Sendable, Equatable {
         self.rejected = rejected
     }
 
-    /// The report of a bundle that was refused: no checks, no points, and the reason.
+    /// The report of a bundle that was refused: no checks, no points, and the reason (one
+    /// line of at most 300 characters, whatever it quotes from the bundle).
     public static func rejection(student: String, lab: String, possible: Double, reason: String) -> GradeReport {
-        GradeReport(student: student, lab: lab, checks: [], total: 0, possible: possible, percent: 0, rejected: reason)
+        GradeReport(student: student, lab: lab, checks: [], total: 0, possible: possible, percent: 0,
+                    rejected: oneLineReason(reason))
     }
 }
 
@@ -115,10 +117,10 @@ public struct Grader: Sendable {
         }
         if evidence.lab != rubric.lab {
             return .rejection(student: evidence.student, lab: evidence.lab, possible: possible,
-                              reason: "the evidence is for lab \(evidence.lab), but this rubric grades \(rubric.lab)")
+                              reason: "the evidence is for lab '\(displayText(evidence.lab, limit: 64))', but this rubric grades \(rubric.lab)")
         }
         if let problem = evidence.problem(lab: lab, rubric: rubric) {
-            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible, reason: oneLineReason(problem))
+            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible, reason: problem)
         }
         let context = GradingContext(evidence: evidence, lab: lab, questions: rubric.questions)
         var results: [CheckResult] = []

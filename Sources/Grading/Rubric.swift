@@ -182,7 +182,9 @@ public struct AnswerRule: Sendable, Equatable {
 }
 
 /// A submitted file's text must match and/or must not match regular expressions (`^`/`$`
-/// match at line starts and ends).
+/// match at line starts and ends). They are `Pattern`s: matched in linear time under a step
+/// budget, so a crafted artifact earns 0 ("pattern check exceeded its budget") rather than
+/// stalling the batch.
 public struct ArtifactRule: Sendable, Equatable {
     public var name: String
     public var matches: String?
