@@ -61,7 +61,7 @@ struct GradingDeterminismTests {
         defer { dir.remove() }
         let bundles = dir.path("bundles")
         try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
-        try Self.writeClass(to: bundles)
+        try await offThePool { try Self.writeClass(to: bundles) }
         let environment = ["VMLAB_COURSE_SECRET": CourseBundles.secretText, "VMLAB_HOME": dir.path("home").path]
 
         var outputs: [String: [String]] = [:]
