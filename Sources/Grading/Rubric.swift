@@ -44,7 +44,7 @@ public struct Rubric: Sendable, Equatable {
             case .expression(let formula): read(formula)
             case .replay(let rule):
                 read(rule.expect)
-                for template in rule.set.values {
+                for (_, template) in rule.set.sorted(by: { $0.key < $1.key }) {
                     for case .reference(let name) in (try? templatePieces(template)) ?? [] where name.hasPrefix("answer.") {
                         questions.insert(String(name.dropFirst(7)))
                     }

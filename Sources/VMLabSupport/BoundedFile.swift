@@ -35,27 +35,28 @@ public enum BoundedFile {
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
         if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
-        // The size may change while reading: read until EOF, but never past limit + 1.
+        // The size may change while reading: read until EOF, growing the buffer as needed,
+        // but never past limit + 1 bytes.
         var data = Data(count: Swift.min(Int(info.st_size), limit) + 1)
         var filled = 0
-        let failure: Problem? = data.withUnsafeMutableBytes { raw in
-            while filled < raw.count {
-                let n = Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled)
-                if n < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
-                    return .readFailed(String(cString: strerror(errno)))
+        while true {
+            let capacity = data.count
+            let outcome: Int = data.withUnsafeMutableBytes { raw in
+                while filled < capacity {
+                    let n = Glibc.read(fd, raw.baseAddress! + filled, capacity - filled)
+                    if n < 0 {
+                        if errno == EINTR || errno == EAGAIN { continue }
+                        return -Int(errno)
+                    }
+                    if n == 0 { return 0 }
+                    filled += n
                 }
-                if n == 0 { return nil }
-                filled += n
+                return 1
             }
-            return nil
-        }
-        if let failure { throw failure }
-        if filled > limit { throw .tooLarge(limit: limit) }
-        if filled == data.count, filled <= limit {
-            // The file grew to fill the buffer exactly: one more byte tells whether it is over.
-            var extra: UInt8 = 0
-            if Glibc.read(fd, &extra, 1) == 1 { throw .tooLarge(limit: limit) }
+            if outcome < 0 { throw .readFailed(String(cString: strerror(Int32(-outcome)))) }
+            if outcome == 0 { break }  // end of file
+            if filled > limit { throw .tooLarge(limit: limit) }
+            data.count = Swift.min(capacity * 2, limit + 1)  // the file grew while being read
         }
         data.count = filled
         return data
