@@ -40,6 +40,13 @@ struct BoundedFileTests {
         #expect(BoundedFile.byteCount(64 << 20) == "64 MiB" && BoundedFile.byteCount(1536) == "1.5 KiB")
     }
 
+    @Test func aFileLargerThanItsStatedSizeIsReadToItsEnd() throws {
+        // /proc files say they are empty: the reader keeps going until the end, within the limit.
+        let status = try BoundedFile.read("/proc/self/status", limit: 1 << 20)
+        #expect(String(decoding: status, as: UTF8.self).hasPrefix("Name:"))
+        #expect(problem("/proc/self/status", limit: 10) == .tooLarge(limit: 10))
+    }
+
     @Test func aSparseHugeFileCostsNothing() throws {
         let dir = try TempDir()
         defer { dir.remove() }
