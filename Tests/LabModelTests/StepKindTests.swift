@@ -69,7 +69,8 @@ struct StepKindRunTests {
     @Test func aDurationTimesItsStep() async throws {
         let lab = try await run(.measure(MeasureStep(name: "t", unit: "s", source: .duration(.sleep(seconds: "0.05")))))
         let t = try #require(lab.recorded.first?.value)
-        #expect(t >= 0.05 && t < 5)
+        // Host wall time: on a busy two-core machine a 0.05 s sleep can resume seconds late.
+        #expect(t >= 0.05 && t < 60)
     }
 }
 
