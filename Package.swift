@@ -49,6 +49,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
         .executableTarget(name: "vmlab", dependencies: ["VMLabCLI"]),
+        // Writes bundles for scripts/grade-bench.sh; a measurement, not a test or a product.
+        .executableTarget(name: "grade-bench", dependencies: ["Grading", "LabModel", "VMLabSupport"], path: "Benchmarks/GradeBench"),
 
         // Test helpers shared by the test targets (temporary folders and courses).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

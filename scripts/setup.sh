@@ -13,7 +13,7 @@ PACKAGES=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-daemon-driver-qemu
   libvirt-clients libvirt-dev libguestfs-dev libguestfs-tools linux-image-amd64
   supermin qemu-guest-agent swtpm busybox-static dnsmasq-base nftables iproute2
-  libsqlite3-dev cpio pkg-config bc make
+  libsqlite3-dev cpio pkg-config bc make libreoffice-calc
 )
 # Guest-side tools the image recipes pull from the host's archive (supermin copies installed packages).
 GUEST_PACKAGES=(

@@ -37,16 +37,24 @@ public struct RunSummary: Codable, Sendable, Equatable {
 /// Everything a grade is computed from, whatever it came from (a submission, or the local
 /// store for `vmlab check`), so the grader never touches files, the store or guests.
 ///
-/// Expressions in a rubric see these variables:
-/// - every parameter whose value is a number, by name (`commit`, `files`);
-/// - for every measurement name N, over the measurements of successful runs (all
-///   experiments that measure N pooled): `N` (the median), `N_count`, `N_min`, `N_max`;
-/// - the same four restricted to runs whose parameter P had value V:
-///   `N.P_V`, `N_count.P_V`, `N_min.P_V`, `N_max.P_V` (`files_survived.commit_1`,
-///   `mount_ms_count.journal_mode_ordered`); V is lowercased and every character other than
-///   a-z, 0-9, `_` and `.` becomes `_` (so `ratio=1.5` gives `mount_ms.ratio_1.5`);
-/// - every answer that is a number as `answer.QUESTION` (`answer.q1`).
-/// A measurement name that equals a parameter name hides the parameter.
+/// Expressions in a rubric read three namespaces, looked up in this order (the grader
+/// computes every value; nothing here is taken from a bundle under the name it gives):
+/// 1. answers: `answer.QUESTION`, the student's answer to a question the rubric asks, when
+///    it is a number;
+/// 2. parameters: every parameter of the lab whose value is a number, by name (`commit`,
+///    `files`), with the value derived for the student from the course secret (or the
+///    default). A measurement never stands in for a parameter: a name the lab declares as a
+///    parameter always reads the parameter (and a rubric reading a name that is both is
+///    refused when it is loaded);
+/// 3. measures: for every measure N of the lab, over the measurements of successful runs
+///    (all experiments that measure N pooled): `N` (the median), `N_count`, `N_min`,
+///    `N_max`; and the same four restricted to runs whose parameter P had value V:
+///    `N.P_V`, `N_count.P_V`, `N_min.P_V`, `N_max.P_V` (`files_survived.commit_1`,
+///    `mount_ms_count.journal_mode_ordered`); V is lowercased and every character other
+///    than a-z, 0-9, `_` and `.` becomes `_` (so `ratio=1.5` gives `mount_ms.ratio_1.5`).
+///    When aggregates of two measures share a name (a lab measuring `x` and `x_count`),
+///    the longer measure name wins: `x_count` is the measure `x_count`, not the count of `x`.
+/// Everything is computed in sorted order, so a grade never depends on a dictionary's order.
 public struct Evidence: Sendable, Equatable {
     public var lab: String
     public var student: String
@@ -91,28 +99,28 @@ public struct Evidence: Sendable, Equatable {
     }
 
     /// The variables for a set of measurements, parameters and answers (a replay uses its own
-    /// measurements with the same naming).
+    /// measurements with the same naming): the three namespaces merged by their precedence.
     public static func variables(measurements: [RunMeasurement], parameters: [String: String],
                                  answers: [String: String]) -> [String: Double] {
+        var variables = measureVariables(measurements)
+        for (name, value) in parameterVariables(parameters).sorted(by: { $0.key < $1.key }) { variables[name] = value }
+        for (name, value) in answerVariables(answers).sorted(by: { $0.key < $1.key }) { variables[name] = value }
+        return variables
+    }
+
+    /// Numeric parameters by name.
+    public static func parameterVariables(_ parameters: [String: String]) -> [String: Double] {
         var variables: [String: Double] = [:]
-        for (name, text) in parameters {
+        for (name, text) in parameters.sorted(by: { $0.key < $1.key }) {
             if let n = Double(text.trimmingCharacters(in: .whitespaces)), n.isFinite { variables[name] = n }
         }
-        var groups: [String: [Double]] = [:]
-        for m in measurements where m.value.isFinite {
-            groups[m.name, default: []].append(m.value)
-            for (parameter, value) in m.parameters {
-                groups["\(m.name).\(parameter)_\(variableSuffix(value))", default: []].append(m.value)
-            }
-        }
-        for (key, values) in groups {
-            let (name, filter) = splitFilter(key)
-            variables[name + filter] = median(values)
-            variables[name + "_count" + filter] = Double(values.count)
-            variables[name + "_min" + filter] = values.min()
-            variables[name + "_max" + filter] = values.max()
-        }
-        for (question, text) in answers {
+        return variables
+    }
+
+    /// Numeric answers as `answer.QUESTION`.
+    public static func answerVariables(_ answers: [String: String]) -> [String: Double] {
+        var variables: [String: Double] = [:]
+        for (question, text) in answers.sorted(by: { $0.key < $1.key }) {
             if let n = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), n.isFinite {
                 variables["answer.\(question)"] = n
             }
@@ -120,10 +128,32 @@ public struct Evidence: Sendable, Equatable {
         return variables
     }
 
-    /// `mount_ms.commit_1` → (`mount_ms`, `.commit_1`); measurement names have no dots.
-    private static func splitFilter(_ key: String) -> (String, String) {
-        guard let dot = key.firstIndex(of: ".") else { return (key, "") }
-        return (String(key[..<dot]), String(key[dot...]))
+    /// The aggregates of measurements (see the type's comment), computed here and only here.
+    public static func measureVariables(_ measurements: [RunMeasurement]) -> [String: Double] {
+        // measure name → filter (`""` or `.P_V`) → values
+        var groups: [String: [String: [Double]]] = [:]
+        for m in measurements where m.value.isFinite {
+            groups[m.name, default: [:]]["", default: []].append(m.value)
+            // Two parameters may give one suffix (`a_b=c`, `a=b_c`): a measurement counts once.
+            var filters: Set<String> = []
+            for (parameter, value) in m.parameters.sorted(by: { $0.key < $1.key }) {
+                let filter = ".\(parameter)_\(variableSuffix(value))"
+                if filters.insert(filter).inserted { groups[m.name]![filter, default: []].append(m.value) }
+            }
+        }
+        var variables: [String: Double] = [:]
+        // Shorter names first, so a longer measure name's own values are written last and win.
+        for name in groups.keys.sorted(by: { ($0.utf8.count, $0) < ($1.utf8.count, $1) }) {
+            let filters = groups[name]!
+            for filter in filters.keys.sorted() {
+                let values = filters[filter]!
+                variables[name + filter] = median(values)
+                variables[name + "_count" + filter] = Double(values.count)
+                variables[name + "_min" + filter] = values.min()
+                variables[name + "_max" + filter] = values.max()
+            }
+        }
+        return variables
     }
 
     /// A parameter value as part of a variable name (see the type's comment).

@@ -11,7 +11,9 @@ import VMLabSupport
 public enum Gradebook {
     /// One row per report: `student,total,possible,percent,<check ids...>,rejected` (RFC 4180:
     /// CRLF line ends, fields with `,` `"` CR or LF quoted, `"` doubled). A check a report lacks
-    /// is an empty cell; a rejected bundle has total 0, empty check cells and its reason.
+    /// is an empty cell; a rejected bundle has total 0, empty check cells and its reason. A
+    /// cell a spreadsheet would run as a formula (a file named `=HYPERLINK(...).json`) starts
+    /// with `'` so it stays text.
     public static func csv(_ reports: [GradeReport], checkIDs: [String]) -> String {
         var rows = [["student", "total", "possible", "percent"] + checkIDs + ["rejected"]]
         for report in reports {
@@ -22,7 +24,7 @@ public enum Gradebook {
             rows.append([report.student, shortNumber(total), shortNumber(report.possible), shortNumber(percent)]
                         + cells + [report.rejected ?? ""])
         }
-        return CSVWriter.text(rows)
+        return CSVWriter.text(rows, neutralizingFormulas: true)
     }
 
     /// A JUnit XML document: one `testsuite` named `suiteName` with a `testcase` per case

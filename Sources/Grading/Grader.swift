@@ -54,9 +54,11 @@ public struct GradeReport: Codable, Sendable, Equatable {
         self.rejected = rejected
     }
 
-    /// The report of a bundle that was refused: no checks, no points, and the reason.
+    /// The report of a bundle that was refused: no checks, no points, and the reason (one
+    /// line of at most 300 characters, whatever it quotes from the bundle).
     public static func rejection(student: String, lab: String, possible: Double, reason: String) -> GradeReport {
-        GradeReport(student: student, lab: lab, checks: [], total: 0, possible: possible, percent: 0, rejected: reason)
+        GradeReport(student: student, lab: lab, checks: [], total: 0, possible: possible, percent: 0,
+                    rejected: oneLineReason(reason))
     }
 }
 
@@ -115,9 +117,12 @@ public struct Grader: Sendable {
         }
         if evidence.lab != rubric.lab {
             return .rejection(student: evidence.student, lab: evidence.lab, possible: possible,
-                              reason: "the evidence is for lab \(evidence.lab), but this rubric grades \(rubric.lab)")
+                              reason: "the evidence is for lab '\(displayText(evidence.lab, limit: 64))', but this rubric grades \(rubric.lab)")
         }
-        let context = GradingContext(evidence: evidence, variables: evidence.variables, lab: lab)
+        if let problem = evidence.problem(lab: lab, rubric: rubric) {
+            return .rejection(student: evidence.student, lab: evidence.lab, possible: possible, reason: problem)
+        }
+        let context = GradingContext(evidence: evidence, lab: lab, questions: rubric.questions)
         var results: [CheckResult] = []
         for check in checks {
             let outcome: CheckOutcome
@@ -157,10 +162,35 @@ struct CheckOutcome {
     }
 }
 
+/// What the checks of one grade read: the evidence, and the namespaces expressions see,
+/// each from its one source (described on `Evidence`).
 struct GradingContext {
     let evidence: Evidence
-    let variables: [String: Double]
     let lab: LabSpec
+    /// The answers to questions the rubric asks; others are never graded.
+    let answers: [String: String]
+    /// Keys of answers to questions the rubric does not ask, sorted, for feedback.
+    let unknownAnswers: [String]
+    /// Parameters of the lab only.
+    let parameters: [String: String]
+    let variables: [String: Double]
+
+    init(evidence: Evidence, lab: LabSpec, questions: Set<String>) {
+        self.evidence = evidence
+        self.lab = lab
+        answers = evidence.answers.filter { questions.contains($0.key) }
+        unknownAnswers = evidence.answers.keys.filter { !questions.contains($0) }.sorted()
+        parameters = evidence.parameters.filter { lab.parameter($0.key) != nil }
+        variables = Evidence.variables(measurements: evidence.usableMeasurements, parameters: parameters, answers: answers)
+    }
+
+    /// ` (answers.yaml also answers Q1, which this lab does not ask)`, or nothing.
+    var unknownAnswersNote: String {
+        guard !unknownAnswers.isEmpty else { return "" }
+        let shown = unknownAnswers.prefix(5).map { "'\(displayText($0, limit: 40))'" }.joined(separator: ", ")
+        return " (answers.yaml also answers \(shown)\(unknownAnswers.count > 5 ? " and more" : ""), "
+            + "which this lab does not ask; check the question ids)"
+    }
 
     func evaluate(_ check: RubricCheck) -> CheckOutcome {
         switch check.kind {
@@ -202,8 +232,8 @@ struct GradingContext {
 
     func answer(_ rule: AnswerRule) -> CheckOutcome {
         let q = rule.question
-        guard let raw = evidence.answers[q], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            return .fail("no answer to '\(q)'", student: "no answer to '\(q)' in answers.yaml")
+        guard let raw = answers[q], !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .fail("no answer to '\(q)'" + unknownAnswersNote, student: "no answer to '\(q)' in answers.yaml" + unknownAnswersNote)
         }
         let given = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         switch rule.expect {
@@ -240,25 +270,25 @@ struct GradingContext {
             return .fail("no artifact named \(rule.name) " + (known.isEmpty ? "(there are none)" : "(artifacts: \(known))"),
                          student: "no artifact named \(rule.name)")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        let whole = NSRange(text.startIndex..., in: text)
-        func firstMatch(_ pattern: String) throws -> NSTextCheckingResult? {
-            try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]).firstMatch(in: text, range: whole)
-        }
-        func line(of match: NSTextCheckingResult) -> Int {
-            guard let r = Range(match.range, in: text) else { return 1 }
-            return text[..<r.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-        }
         let unexpected = "\(rule.name) does not have the expected content"
+        let matches: Pattern?, notMatches: Pattern?
         do {
-            if let pattern = rule.matches, try firstMatch(pattern) == nil {
-                return .fail("\(rule.name) does not match /\(pattern)/", student: unexpected)
-            }
-            if let pattern = rule.notMatches, let match = try firstMatch(pattern) {
-                return .fail("\(rule.name) matches /\(pattern)/ at line \(line(of: match))", student: unexpected)
-            }
+            matches = try rule.matches.map { pattern throws(PatternError) in try Pattern(pattern, multiline: true) }
+            notMatches = try rule.notMatches.map { pattern throws(PatternError) in try Pattern(pattern, multiline: true) }
         } catch {
             return .fail("a pattern does not compile: \(error)", student: "could not be checked")
+        }
+        do {
+            if let matches, try !matches.matches(data) {
+                return .fail("\(rule.name) does not match /\(matches)/", student: unexpected)
+            }
+            if let notMatches, let end = try notMatches.firstMatchEnd(in: data) {
+                // The line of the match's last character: where the DFA found it complete.
+                let line = 1 + newlines(in: data.prefix(Swift.max(end - 1, 0)))
+                return .fail("\(rule.name) matches /\(notMatches)/ at line \(line)", student: unexpected)
+            }
+        } catch {
+            return .fail(PatternBudgetExceeded().description, student: PatternBudgetExceeded().description)
         }
         let parts = [rule.matches.map { "matches /\($0)/" }, rule.notMatches.map { "does not match /\($0)/" }]
         return .pass("\(rule.name) " + parts.compactMap { $0 }.joined(separator: " and "))
@@ -288,25 +318,28 @@ struct GradingContext {
             let detail = "\(expression.text) is \(value != 0 ? "true" : "false")" + valuesText(expression, variables)
             return value != 0 ? .pass(detail) : .fail(detail)
         } catch {
-            return .fail("\(expression.text): \(error)", student: "could not be evaluated with your results")
+            let missing = expression.identifiers.contains { $0.hasPrefix("answer.") && variables[$0] == nil }
+            let note = missing ? unknownAnswersNote : ""
+            return .fail("\(expression.text): \(error)" + note, student: "could not be evaluated with your results" + note)
         }
     }
 
     func replay(_ rule: ReplayRule, check: RubricCheck,
                 runner: ((ReplayRequest) async throws -> ReplayOutcome)?) async -> CheckOutcome {
         guard let runner else { return .fail("needs a replay, and replays were not run", student: "checked when your work is replayed") }
-        var references = evidence.parameters
-        for (question, answer) in evidence.answers {
+        var references = self.parameters
+        for (question, answer) in answers.sorted(by: { $0.key < $1.key }) {
             references["answer.\(question)"] = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        var parameters = evidence.parameters
+        var parameters = self.parameters
         for (name, template) in rule.set.sorted(by: { $0.key < $1.key }) {
             let value: String
             do {
                 for case .reference(let ref) in try templatePieces(template)
                 where ref.hasPrefix("answer.") && references[ref] == nil {
                     let q = ref.dropFirst(7)
-                    return .fail("no answer to '\(q)' (the replay sets \(name) from it)", student: "no answer to '\(q)' in answers.yaml")
+                    return .fail("no answer to '\(q)' (the replay sets \(name) from it)" + unknownAnswersNote,
+                                 student: "no answer to '\(q)' in answers.yaml" + unknownAnswersNote)
                 }
                 let text = try substitute(template, references)
                 value = try arithmeticValue(text).map(shortNumber) ?? text
@@ -337,7 +370,7 @@ struct GradingContext {
             return .fail("the replay failed: \(error)", student: "the replay failed")
         }
         let replayVariables = Evidence.variables(measurements: outcome.measurements, parameters: parameters,
-                                                 answers: evidence.answers)
+                                                 answers: answers)
         do {
             let value = try rule.expect.evaluate(replayVariables)
             let detail = "after the replay, \(rule.expect.text) is \(value != 0 ? "true" : "false")"
@@ -346,6 +379,20 @@ struct GradingContext {
         } catch {
             return .fail("after the replay, \(rule.expect.text): \(error)", student: "the replay did not give the expected result")
         }
+    }
+}
+
+/// How many LF bytes `data` holds (memchr: an artifact may have megabytes of them).
+private func newlines(in data: Data) -> Int {
+    data.withUnsafeBytes { raw in
+        guard var p = raw.baseAddress else { return 0 }
+        let end = p + raw.count
+        var count = 0
+        while p < end, let hit = memchr(p, 0x0A, end - p) {
+            count += 1
+            p = UnsafeRawPointer(hit) + 1
+        }
+        return count
     }
 }
 

@@ -29,6 +29,45 @@ public struct Rubric: Sendable, Equatable {
     /// The sum of the checks' points.
     public var possible: Double { checks.reduce(0) { $0 + $1.points } }
 
+    /// Every question the rubric reads: answer checks, `answer.Q` in expressions and
+    /// `${answer.Q}` in replay values. An answer to anything else is not graded.
+    public var questions: Set<String> {
+        var questions: Set<String> = []
+        func read(_ formula: Formula) {
+            for name in formula.identifiers where name.hasPrefix("answer.") { questions.insert(String(name.dropFirst(7))) }
+        }
+        for check in checks {
+            switch check.kind {
+            case .answer(let rule):
+                questions.insert(rule.question)
+                if case .value(let formula, _, _) = rule.expect { read(formula) }
+            case .expression(let formula): read(formula)
+            case .replay(let rule):
+                read(rule.expect)
+                for (_, template) in rule.set.sorted(by: { $0.key < $1.key }) {
+                    for case .reference(let name) in (try? templatePieces(template)) ?? [] where name.hasPrefix("answer.") {
+                        questions.insert(String(name.dropFirst(7)))
+                    }
+                }
+            case .measurement, .artifact, .ordered: break
+            }
+        }
+        return questions
+    }
+
+    /// The artifacts the rubric reads: artifact checks and replays' `apply`.
+    public var artifactNames: Set<String> {
+        var names: Set<String> = []
+        for check in checks {
+            switch check.kind {
+            case .artifact(let rule): names.insert(rule.name)
+            case .replay(let rule): names.formUnion(rule.apply)
+            default: break
+            }
+        }
+        return names
+    }
+
     /// Whether a report reaches the pass mark (a rejected bundle never does).
     public func passes(_ report: GradeReport) -> Bool {
         report.rejected == nil && report.percent >= passMark
@@ -143,7 +182,9 @@ public struct AnswerRule: Sendable, Equatable {
 }
 
 /// A submitted file's text must match and/or must not match regular expressions (`^`/`$`
-/// match at line starts and ends).
+/// match at line starts and ends). They are `Pattern`s: matched in linear time under a step
+/// budget, so a crafted artifact earns 0 ("pattern check exceeded its budget") rather than
+/// stalling the batch.
 public struct ArtifactRule: Sendable, Equatable {
     public var name: String
     public var matches: String?
@@ -429,9 +470,9 @@ private final class RubricLoader {
     func regex(_ m: MappingReader, _ key: String) -> String? {
         guard let pattern = m.string(key) else { return nil }
         do {
-            _ = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+            _ = try Pattern(pattern, multiline: true)
         } catch {
-            m.fail(key, "'\(pattern)' is not a valid regular expression")
+            m.fail(key, "'\(pattern)' is not a valid regular expression: \(error.message)")
             return nil
         }
         return pattern
@@ -447,6 +488,10 @@ private final class RubricLoader {
             return nil
         }
         guard let lab else { return expression }
+        for name in expression.identifiers.sorted() where lab.parameter(name) != nil && allMeasureNames.contains(name) {
+            m.fail(key, "'\(name)' is both a parameter and a measure of lab \(lab.name): expressions read the parameter, "
+                   + "so rename the measure in the lab")
+        }
         for name in expression.identifiers.sorted() where !isProvidedName(name, lab: lab, measures: names, answers: answers) {
             m.fail(key, "unknown name '\(name)': use a parameter, a measurement N as N, N_count, N_min or N_max "
                    + "(optionally .PARAMETER_VALUE), or answer.QUESTION "

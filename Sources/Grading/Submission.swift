@@ -7,10 +7,11 @@ import Results
 import Runner
 import VMLabSupport
 
-/// Why a submission was refused, worded for the teacher and the student who sent it.
+/// Why a submission was refused, worded for the teacher and the student who sent it: one
+/// line of at most 300 characters, whatever text from the bundle it quotes.
 public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatable {
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+    public init(_ reason: String) { self.reason = oneLineReason(reason) }
     public var description: String { reason }
 }
 
@@ -21,19 +22,56 @@ public struct SubmissionError: Error, CustomStringConvertible, Sendable, Equatab
 public struct Submission: Codable, Sendable, Equatable {
     public static let formatTag = "vmlab-submission/1"
 
-    /// Size limits for decoding (defaults: 64 MiB file, 4 MiB per artifact, 10,000 measurements).
+    /// Limits for decoding, chosen so that any bundle within them is read and graded in
+    /// seconds and a few hundred MiB (scripts/grade-bench.sh measures the worst case): a
+    /// student's real bundle is far inside every one of them.
     public struct Limits: Sendable, Equatable {
+        /// The file, checked before it is read.
         public var maxBytes: Int
         public var maxArtifactBytes: Int
+        public var maxArtifacts: Int
         public var maxMeasurements: Int
+        public var maxRuns: Int
+        /// Parameters of one run or one measurement.
+        public var maxParameters: Int
+        public var maxAnswers: Int
+        /// One answer's text.
+        public var maxAnswerBytes: Int
+        /// Every other text: names, ids, units, dates, parameter values.
+        public var maxTextBytes: Int
 
-        public init(maxBytes: Int = 64 << 20, maxArtifactBytes: Int = 4 << 20, maxMeasurements: Int = 10_000) {
+        public init(maxBytes: Int = 32 << 20, maxArtifactBytes: Int = 4 << 20, maxArtifacts: Int = 16,
+                    maxMeasurements: Int = 10_000, maxRuns: Int = 2_000, maxParameters: Int = 32, maxAnswers: Int = 256,
+                    maxAnswerBytes: Int = 4096, maxTextBytes: Int = 1024) {
             self.maxBytes = maxBytes
             self.maxArtifactBytes = maxArtifactBytes
+            self.maxArtifacts = maxArtifacts
             self.maxMeasurements = maxMeasurements
+            self.maxRuns = maxRuns
+            self.maxParameters = maxParameters
+            self.maxAnswers = maxAnswers
+            self.maxAnswerBytes = maxAnswerBytes
+            self.maxTextBytes = maxTextBytes
         }
 
         public static let `default` = Limits()
+
+        /// The same limits as a JSON shape, checked on the bytes before decoding.
+        var shape: JSONShape {
+            var shape = JSONShape()
+            shape.maxDepth = 4
+            shape.defaultCount = 16
+            shape.counts = ["runs": maxRuns, "measurements": maxMeasurements, "answers": maxAnswers,
+                            "artifacts": maxArtifacts, "runs[].parameters": maxParameters,
+                            "measurements[].parameters": maxParameters]
+            shape.maps = ["answers", "artifacts", "runs[].parameters", "measurements[].parameters"]
+            shape.defaultString = maxTextBytes
+            // Room for base64 of the largest artifact with every `/` escaped; `validate` then
+            // says exactly which artifact is over and by how much.
+            shape.strings = ["answers.*": maxAnswerBytes, "artifacts.*": 2 * ((maxArtifactBytes + 2) / 3 * 4) + 1024]
+            shape.maxKeyBytes = 256
+            return shape
+        }
     }
 
     /// Always `vmlab-submission/1` for this layout.
@@ -107,11 +145,33 @@ public struct Submission: Codable, Sendable, Equatable {
         }
     }
 
+    /// Reads a submission file without trusting it: a special file (FIFO, device, folder) is
+    /// refused before anything is read, and never more than the size limit plus one byte is.
+    public static func read(_ url: URL, limits: Limits = .default) throws -> Submission {
+        let data: Data
+        do {
+            data = try BoundedFile.read(url.path, limit: limits.maxBytes)
+        } catch .tooLarge {
+            throw SubmissionError("the file is over the limit of \(mebibytes(limits.maxBytes))")
+        } catch {
+            throw SubmissionError("cannot read the file: \(error)")
+        }
+        return try decode(data, limits: limits)
+    }
+
     /// Reads a submission file, refusing (with `SubmissionError`) anything oversized, of another
-    /// format, edited after it was made, or with unsafe names or values.
+    /// format, edited after it was made, or with unsafe names or values. The bytes' shape
+    /// (sizes, counts, duplicate keys) is checked before JSONDecoder sees them.
     public static func decode(_ data: Data, limits: Limits = .default) throws -> Submission {
         guard data.count <= limits.maxBytes else {
             throw SubmissionError("the file is \(mebibytes(data.count)), over the limit of \(mebibytes(limits.maxBytes))")
+        }
+        do {
+            try limits.shape.check(data)
+        } catch {
+            let first = data.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+            if first != UInt8(ascii: "{") { throw SubmissionError("not a vmlab submission: the file is not a JSON object") }
+            throw SubmissionError(error.kind == .syntax ? "malformed submission: \(error.message)" : error.message)
         }
         struct Header: Decodable { var format: String? }
         let header: Header
@@ -121,7 +181,7 @@ public struct Submission: Codable, Sendable, Equatable {
             throw SubmissionError("not a vmlab submission: the file is not a JSON object")
         }
         guard header.format == formatTag else {
-            let found = header.format.map { "'\($0.prefix(80))'" } ?? "missing"
+            let found = header.format.map { "'\(displayText($0, limit: 80))'" } ?? "missing"
             throw SubmissionError("not a vmlab submission: its format tag is \(found), expected '\(formatTag)'")
         }
         let submission: Submission
@@ -149,7 +209,7 @@ public struct Submission: Codable, Sendable, Equatable {
     /// copied from another student (or with values edited before the digest) fails here.
     public func verifyParameters(lab: LabSpec, secret: Data) throws {
         guard self.lab == lab.name else {
-            throw SubmissionError("the submission is for lab \(self.lab), not \(lab.name)")
+            throw SubmissionError("the submission is for lab '\(displayText(self.lab, limit: 64))', not \(lab.name)")
         }
         let expected = StudentParameters.derive(lab: lab, student: student, secret: secret)
         func check(_ values: [String: String], _ what: String) throws {
@@ -158,27 +218,37 @@ public struct Submission: Codable, Sendable, Equatable {
                     throw SubmissionError("\(what) has no value for \(name), which is set per student")
                 }
                 if used != value, Double(used) == nil || Double(used) != Double(value) {
-                    throw SubmissionError("\(what) used \(name)=\(used) but student \(student)'s value is \(value) "
+                    throw SubmissionError("\(what) used \(name)=\(displayText(used, limit: 64)) but student \(student)'s value is \(value) "
                                           + "(a bundle from another student?)")
                 }
             }
         }
         for run in runs { try check(run.parameters, "run \(run.id)") }
-        for m in measurements { try check(m.parameters, "measurement \(m.name) of run \(m.runID)") }
+        for m in measurements { try check(m.parameters, "measurement \(displayText(m.name, limit: 64)) of run \(m.runID)") }
     }
 
     /// Everything `decode` refuses besides size, format and digest.
     func validate(limits: Limits) throws {
         guard format == Self.formatTag else {
-            throw SubmissionError("not a vmlab submission: its format tag is '\(format.prefix(80))', expected '\(Self.formatTag)'")
+            throw SubmissionError("not a vmlab submission: its format tag is '\(displayText(format, limit: 80))', "
+                                  + "expected '\(Self.formatTag)'")
         }
         if let problem = studentIDProblem(student) { throw SubmissionError(problem) }
-        if measurements.count > limits.maxMeasurements {
-            throw SubmissionError("the submission has \(measurements.count) measurements, more than the "
-                                  + "\(limits.maxMeasurements) allowed")
+        func count(_ n: Int, _ what: String, _ limit: Int) throws {
+            if n > limit { throw SubmissionError("too many \(what): \(n), more than the \(limit) allowed") }
+        }
+        try count(measurements.count, "measurements", limits.maxMeasurements)
+        try count(runs.count, "runs", limits.maxRuns)
+        try count(answers.count, "answers", limits.maxAnswers)
+        try count(artifacts.count, "artifacts", limits.maxArtifacts)
+        for run in runs { try count(run.parameters.count, "parameters in run \(run.id)", limits.maxParameters) }
+        for m in measurements { try count(m.parameters.count, "parameters in a measurement of run \(m.runID)", limits.maxParameters) }
+        for (question, answer) in answers.sorted(by: { $0.key < $1.key }) where answer.utf8.count > limits.maxAnswerBytes {
+            throw SubmissionError("the answer to '\(displayText(question, limit: 64))' is longer than "
+                                  + "\(limits.maxAnswerBytes) bytes")
         }
         for (index, m) in measurements.enumerated() where !m.value.isFinite {
-            throw SubmissionError("measurement \(index + 1) (\(m.name.prefix(64)) of run \(m.runID)) is \(m.value), "
+            throw SubmissionError("measurement \(index + 1) (\(displayText(m.name, limit: 64)) of run \(m.runID)) is \(m.value), "
                                   + "not a finite number")
         }
         for name in artifacts.keys.sorted() {

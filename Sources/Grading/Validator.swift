@@ -86,7 +86,7 @@ public struct Validator: Sendable {
             let evidence = try coursework.evidence(lab: lab, instance: instance, student: Self.referenceStudent,
                                                    answers: [:], artifacts: [:])
             var answers: [String: String] = [:]
-            for (question, text) in solution.answers {
+            for (question, text) in solution.answers.sorted(by: { $0.key < $1.key }) {
                 answers[question] = try Coursework.referenceAnswer(text, variables: evidence.variables)
             }
             let bundle = try await coursework.submission(lab: lab, instance: instance, student: Self.referenceStudent,

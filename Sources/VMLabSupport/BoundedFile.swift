@@ -1,49 +1,94 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Reading a file a person or a program outside vmlab wrote (a lab, a recipe, a rubric, a
-/// bundle): only regular files, never more than a cap, and text only when it is UTF-8. A
-/// FIFO would block forever and /dev/zero never ends, so both are refused before reading.
+/// Reads a file someone else made (a student's bundle) without trusting it: only a regular
+/// file is read (a FIFO would block, /dev/zero never ends, a directory is no file), and never
+/// more than the limit plus one byte, so a 1.5 GiB file costs the limit, not 1.5 GiB.
 public enum BoundedFile {
-    /// The bytes of `url`, which must be a regular file of at most `maxBytes`.
-    public static func read(_ url: URL, maxBytes: Int) throws(VMLabError) -> Data {
-        let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw VMLabError(errno == ENOENT ? .notFound : .invalidInput, "cannot read \(url.path): \(reason)")
+    /// Why a file was not read, in one line.
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case cannotOpen(String)
+        case notARegularFile(String)
+        case tooLarge(limit: Int)
+        case readFailed(String)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let why): return "cannot open it: \(why)"
+            case .notARegularFile(let kind): return "it is \(kind), not a regular file"
+            case .tooLarge(let limit): return "it is larger than the limit of \(byteCount(limit))"
+            case .readFailed(let why): return "cannot read it: \(why)"
+            }
         }
+    }
+
+    /// The contents of the regular file at `path` if it has at most `limit` bytes.
+    public static func read(_ path: String, limit: Int) throws(Problem) -> Data {
+        // O_NONBLOCK: opening a FIFO with no writer must not hang; it is refused just below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw VMLabError(.invalidInput, "cannot read \(url.path): \(String(cString: strerror(errno)))")
-        }
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
         let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else {
-            let kind = switch type {
-            case S_IFDIR: "a folder"
-            case S_IFIFO: "a FIFO"
-            case S_IFCHR, S_IFBLK: "a device"
-            case S_IFSOCK: "a socket"
-            default: "not a regular file"
+        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
+        if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
+        // The size may change while reading: read until EOF, growing the buffer as needed,
+        // but never past limit + 1 bytes.
+        var data = Data(count: Swift.min(Int(info.st_size), limit) + 1)
+        var filled = 0
+        while true {
+            let capacity = data.count
+            let outcome: Int = data.withUnsafeMutableBytes { raw in
+                while filled < capacity {
+                    let n = Glibc.read(fd, raw.baseAddress! + filled, capacity - filled)
+                    if n < 0 {
+                        if errno == EINTR || errno == EAGAIN { continue }
+                        return -Int(errno)
+                    }
+                    if n == 0 { return 0 }
+                    filled += n
+                }
+                return 1
             }
-            throw VMLabError(.invalidInput, "\(url.path) is \(kind), not a regular file")
+            if outcome < 0 { throw .readFailed(String(cString: strerror(Int32(-outcome)))) }
+            if outcome == 0 { break }  // end of file
+            if filled > limit { throw .tooLarge(limit: limit) }
+            data.count = Swift.min(capacity * 2, limit + 1)  // the file grew while being read
         }
-        guard info.st_size <= maxBytes else {
-            throw VMLabError(.invalidInput, "\(url.path) has \(info.st_size) bytes; the limit is \(maxBytes)")
+        data.count = filled
+        return data
+    }
+
+    static func kind(of type: mode_t) -> String {
+        switch type {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
         }
-        // The size can change under us: never read more than the cap plus one byte.
-        var data = Data(count: maxBytes + 1)
-        var total = 0
-        while total <= maxBytes {
-            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, maxBytes + 1 - total) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw VMLabError(.failed, "reading \(url.path): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            total += n
+    }
+
+    /// `64 MiB`, `512 bytes`.
+    public static func byteCount(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? "\(shortNumber(Double(bytes) / Double(1 << 20))) MiB"
+            : bytes >= 1 << 10 ? "\(shortNumber(Double(bytes) / Double(1 << 10))) KiB" : "\(bytes) bytes"
+    }
+}
+
+extension BoundedFile {
+    /// The bytes of `url` (a regular file of at most `maxBytes`), or an error naming it.
+    public static func read(_ url: URL, maxBytes: Int) throws(VMLabError) -> Data {
+        do {
+            return try read(url.path, limit: maxBytes)
+        } catch {
+            let missing = if case .cannotOpen(let why) = error, why.contains("No such file") { true } else { false }
+            throw VMLabError(missing ? .notFound : .invalidInput, "\(url.path): \(error)")
         }
-        guard total <= maxBytes else {
-            throw VMLabError(.invalidInput, "\(url.path) grew past the limit of \(maxBytes) bytes while being read")
-        }
-        return data.prefix(total)
     }
 
     /// The text of `url`: a regular file of at most `maxBytes` holding UTF-8.

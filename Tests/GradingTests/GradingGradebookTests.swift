@@ -34,7 +34,7 @@ struct GradingGradebookTests {
         let expected = "student,total,possible,percent,a,b,rejected\r\n"
             + "alice,2.667,4,66.675,2,0.667,\r\n"
             + "bob,1,4,25,1,,\r\n"
-            + "eve,0,4,0,,,\"run 1 used commit=7 but student eve's value is 12, \"\"copied\"\"\nsecond line\"\r\n"
+            + "eve,0,4,0,,,\"run 1 used commit=7 but student eve's value is 12, \"\"copied\"\"\\nsecond line\"\r\n"
             + "\"o'neil,jr\",4,4,100,2,2,\r\n"
         #expect(csv == expected)
     }

@@ -33,7 +33,8 @@ enum GradingFixture {
                 ExperimentSpec(name: "crash-replay", steps: [measure("mount_ms", "ms"), .parallel([measure("files_survived")])]),
                 ExperimentSpec(name: "firewall", steps: [measure("blocked")]),
             ],
-            source: URL(fileURLWithPath: "/course/Labs/journal-replay/lab.yaml"))
+            source: URL(fileURLWithPath: "/course/Labs/journal-replay/lab.yaml"),
+            artifacts: [ArtifactSpec(name: "ruleset.nft", vm: "box", path: "/etc/nftables.conf")])
     }
 
     static let rubricText = """

@@ -6,6 +6,7 @@ import Foundation
 @testable import Results
 @testable import Runner
 import Testing
+import TestSupport
 @testable import VMLabSupport
 
 /// Guards the submission bundle: a faithful round trip, and every hostile file refused with
@@ -127,7 +128,7 @@ struct GradingSubmissionTests {
         let data = try Self.submission().encoded()
         let reason = rejection(data, limits: Submission.Limits(maxBytes: 1000))
         #expect(reason?.hasPrefix("the file is") == true && reason?.contains("over the limit of 1000 bytes") == true)
-        #expect(rejection(Data(count: (64 << 20) + 1))?.contains("over the limit of 64 MiB") == true)
+        #expect(rejection(Data(count: (32 << 20) + 1))?.contains("over the limit of 32 MiB") == true)
     }
 
     @Test func wrongFormatOrNotJSONIsRefused() throws {
@@ -171,8 +172,11 @@ struct GradingSubmissionTests {
 
     @Test func tooManyMeasurementsAreRefused() throws {
         let s = Self.submission()
-        #expect(rejection(try Self.forge(s), limits: Submission.Limits(maxMeasurements: 3))?
-            .contains("has 9 measurements, more than the 3 allowed") == true)
+        #expect(rejection(try Self.forge(s), limits: Submission.Limits(maxMeasurements: 3))
+                == "too many measurements: more than the 3 allowed")
+        #expect(throws: SubmissionError("too many measurements: 9, more than the 3 allowed")) {
+            try s.validate(limits: Submission.Limits(maxMeasurements: 3))
+        }
         var many = s
         many.measurements = (0..<10_001).map { F.m(1, "crash-replay", "mount_ms", Double($0), s.measurements[0].parameters) }
         #expect(rejection(try Self.forge(many))?.contains("more than the 10000 allowed") == true)
@@ -210,5 +214,60 @@ struct GradingSubmissionTests {
         }
         s.measurements[3].parameters["mode"] = nil
         #expect(throws: SubmissionError.self) { try s.verifyParameters(lab: F.lab(), secret: Self.secret) }
+    }
+
+    @Test func duplicateKeysAreRefusedWhicheverReaderWouldWin() throws {
+        let good = String(decoding: try Self.submission().encoded(), as: UTF8.self)
+        // The same key twice: JSONDecoder kept the first value, most readers the last.
+        let twice = good.replacingOccurrences(of: "\"q1\" : \"1460\"", with: "\"q1\" : \"1460\",\n    \"q1\" : \"9999\"")
+        #expect(twice != good)
+        #expect(rejection(Data(twice.utf8)) == "answers has the key 'q1' twice (JSON readers disagree on which value counts)")
+        let escaped = good.replacingOccurrences(of: "\"q1\" : \"1460\"", with: "\"q1\" : \"1460\", \"q\\u0031\" : \"1\"")
+        #expect(rejection(Data(escaped.utf8))?.hasPrefix("answers has the key 'q1' twice") == true)
+        let topLevel = good.replacingOccurrences(of: "\"lab\" : ", with: "\"lab\" : \"other\", \"lab\" : ")
+        #expect(rejection(Data(topLevel.utf8))?.hasPrefix("the document has the key 'lab' twice") == true)
+    }
+
+    @Test func countsAreCappedBeforeDecoding() throws {
+        var s = Self.submission()
+        s.answers = Dictionary(uniqueKeysWithValues: (0..<257).map { ("q\($0)", "1") })
+        #expect(rejection(try Self.forge(s)) == "too many answers: more than the 256 allowed")
+        s = Self.submission()
+        s.runs[0].parameters = Dictionary(uniqueKeysWithValues: (0..<33).map { ("p\($0)", "1") })
+        #expect(rejection(try Self.forge(s)) == "too many parameters in runs[0]: more than the 32 allowed")
+        s = Self.submission()
+        s.answers["q1"] = String(repeating: "9", count: 5000)
+        #expect(rejection(try Self.forge(s)) == #"answers["q1"] is longer than 4096 bytes"#)
+        #expect(throws: SubmissionError("the answer to 'q1' is longer than 4096 bytes")) { try s.validate(limits: .default) }
+    }
+
+    @Test func aHostileLabValueIsNeitherEchoedWholeNorRaw() throws {
+        var s = Self.submission()
+        s.lab = "\u{1B}]8;;http://evil\u{7}" + String(repeating: "x", count: 1 << 20)
+        let reason = try #require(rejection(try Self.forge(s)))
+        #expect(reason == "lab is longer than 1024 bytes")
+        s.lab = "\u{1B}[2Jwrong-lab"
+        let decoded = try Submission.decode(try Self.forge(s))
+        #expect(throws: SubmissionError("the submission is for lab '\\u{1B}[2Jwrong-lab', not journal-replay")) {
+            try decoded.verifyParameters(lab: F.lab(), secret: Self.secret)
+        }
+    }
+
+    @Test func specialFilesAreRefusedBeforeReadingWithOneLine() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let fifo = dir.path("fifo.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        func reason(_ url: URL) -> String? {
+            do { _ = try Submission.read(url); return nil } catch { return "\(error)" }
+        }
+        #expect(reason(fifo) == "cannot read the file: it is a FIFO (named pipe), not a regular file")
+        #expect(reason(URL(fileURLWithPath: "/dev/zero")) == "cannot read the file: it is a character device, not a regular file")
+        #expect(reason(dir.url) == "cannot read the file: it is a directory, not a regular file")
+        let big = dir.path("big.json")
+        #expect(FileManager.default.createFile(atPath: big.path, contents: nil) && truncate(big.path, 3 << 30) == 0)
+        #expect(reason(big) == "the file is over the limit of 32 MiB")
+        let good = try dir.write("good.json", try Self.submission().encoded())
+        #expect(try Submission.read(good).student == "alice")
     }
 }

@@ -111,7 +111,9 @@ struct CommandMeasureTests {
 
     @Test func anInvalidPatternIsAProblemOfItsField() {
         let step = Step.measure(MeasureStep(name: "m", unit: "u", source: .command(vm: "b", command: "c", extract: .regex("(("))))
-        #expect(throws: StepProblem("regex", "'((' is not a valid regular expression")) { try step.body.check() }
+        #expect(throws: StepProblem("regex", "'((' is not a valid regular expression: missing ')' at character 3")) {
+            try step.body.check()
+        }
     }
 
     @Test func detailNamesTheVMAndAction() {

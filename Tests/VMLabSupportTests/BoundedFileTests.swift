@@ -3,33 +3,56 @@ import Testing
 import TestSupport
 @testable import VMLabSupport
 
-/// Files from outside are read bounded: regular files only, at most the cap, UTF-8 checked.
+/// Guards reading an untrusted file: special files are refused before a byte is read, and
+/// no more than the limit plus one byte is ever read.
+@Suite("Bounded file")
 struct BoundedFileTests {
-    @Test func readsARegularFileUpToTheCap() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let file = try dir.write("a.txt", "hello")
-        #expect(try BoundedFile.read(file, maxBytes: 5) == Data("hello".utf8))
-        #expect(throws: VMLabError.self) { try BoundedFile.read(file, maxBytes: 4) }
-    }
-
-    @Test func refusesDevicesFoldersAndMissingFilesWithOneLine() throws {
-        let dir = try TempDir()
-        defer { dir.remove() }
-        for (path, fragment) in [("/dev/zero", "is a device"), (dir.url.path, "is a folder"), (dir.url.path + "/nope", "No such file")] {
-            do {
-                _ = try BoundedFile.read(URL(fileURLWithPath: path), maxBytes: 1 << 20)
-                Issue.record("\(path) was read")
-            } catch {
-                #expect(error.message.contains(fragment) && !error.message.contains("\n"), "\(error.message)")
-            }
+    func problem(_ path: String, limit: Int = 100) -> BoundedFile.Problem? {
+        do {
+            _ = try BoundedFile.read(path, limit: limit)
+            return nil
+        } catch {
+            return error
         }
     }
 
-    @Test func invalidUTF8IsLocatedToTheByte() {
-        #expect(BoundedFile.firstInvalidUTF8(Data("héllo".utf8)) == nil)
-        #expect(BoundedFile.firstInvalidUTF8(Data([0x61, 0x62, 0xC3])) == 2)
-        #expect(BoundedFile.firstInvalidUTF8(Data([0x61, 0xFF, 0x62])) == 1)
-        #expect(BoundedFile.firstInvalidUTF8(Data([0x61, 0x00])) == 1, "NUL marks a binary file")
+    @Test func specialFilesAreRefusedWithOneLine() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let fifo = dir.path("bundle.json").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(problem(fifo)?.description == "it is a FIFO (named pipe), not a regular file")
+        #expect(problem("/dev/zero")?.description == "it is a character device, not a regular file")
+        #expect(problem(dir.url.path)?.description == "it is a directory, not a regular file")
+        #expect(problem(dir.path("missing").path)?.description == "cannot open it: No such file or directory")
+    }
+
+    @Test func readsUpToTheLimitAndRefusesOneByteMore() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let exact = try dir.write("exact", Data(repeating: 7, count: 100))
+        #expect(try BoundedFile.read(exact.path, limit: 100) == Data(repeating: 7, count: 100))
+        let over = try dir.write("over", Data(repeating: 7, count: 101))
+        #expect(problem(over.path) == .tooLarge(limit: 100))
+        #expect(problem(over.path)?.description == "it is larger than the limit of 100 bytes")
+        let empty = try dir.write("empty", Data())
+        #expect(try BoundedFile.read(empty.path, limit: 100) == Data())
+        #expect(BoundedFile.byteCount(64 << 20) == "64 MiB" && BoundedFile.byteCount(1536) == "1.5 KiB")
+    }
+
+    @Test func aFileLargerThanItsStatedSizeIsReadToItsEnd() throws {
+        // /proc files say they are empty: the reader keeps going until the end, within the limit.
+        let status = try BoundedFile.read("/proc/self/status", limit: 1 << 20)
+        #expect(String(decoding: status, as: UTF8.self).hasPrefix("Name:"))
+        #expect(problem("/proc/self/status", limit: 10) == .tooLarge(limit: 10))
+    }
+
+    @Test func aSparseHugeFileCostsNothing() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = dir.path("huge.json")
+        #expect(FileManager.default.createFile(atPath: file.path, contents: nil))
+        #expect(truncate(file.path, 3 << 30) == 0)  // 3 GiB, sparse: refused from its size alone
+        #expect(problem(file.path, limit: 1 << 20) == .tooLarge(limit: 1 << 20))
     }
 }

@@ -61,16 +61,18 @@ public struct CommandMeasure: MeasureSource, Equatable {
         return CommandMeasure(vm: vm, command: command, extract: extract, timeoutSeconds: timeout)
     }
 
-    /// The compiled pattern: the one place it is checked, at load time and at run time.
-    func compiled() throws(StepProblem) -> NSRegularExpression? {
+    /// The compiled pattern: the one place it is checked, at load time and at run time. A
+    /// `Pattern`, not NSRegularExpression: a guest's output is not trusted to be kind to a
+    /// backtracking matcher.
+    func compiled() throws(StepProblem) -> Pattern? {
         let (field, pattern): (String, String)
         switch extract {
         case .regex(let p): (field, pattern) = ("regex", p)
         case .matches(let p): (field, pattern) = ("matches", p)
         case .number, .exitCode: return nil
         }
-        do { return try NSRegularExpression(pattern: pattern) } catch {
-            throw StepProblem(field, "'\(pattern)' is not a valid regular expression")
+        do { return try Pattern(pattern) } catch {
+            throw StepProblem(field, "'\(pattern)' is not a valid regular expression: \(error.message)")
         }
     }
 
@@ -95,7 +97,7 @@ public struct CommandMeasure: MeasureSource, Equatable {
     }
 
     /// Turns a command's result into the measured number.
-    func value(from result: ExecResult, regex: NSRegularExpression?, measure: String) throws -> Double {
+    func value(from result: ExecResult, regex: Pattern?, measure: String) throws -> Double {
         let text = result.stdoutText
         func fail(_ why: String) -> VMLabError {
             VMLabError(.failed, "measure \(measure) on \(vm): \(why); output was: \(text.suffix(300))"
@@ -105,8 +107,11 @@ public struct CommandMeasure: MeasureSource, Equatable {
         case .exitCode:
             return Double(result.exitCode)
         case .matches:
-            let all = text + result.stderrText
-            return regex?.firstMatch(in: all, range: NSRange(all.startIndex..., in: all)) == nil ? 0 : 1
+            do {
+                return try regex?.matches(result.stdout + result.stderr) == true ? 1 : 0
+            } catch {
+                throw fail("\(error)")
+            }
         case .number:
             guard result.exitCode == 0 else { throw fail("the command exited with status \(result.exitCode)") }
             guard let n = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), n.isFinite else {
@@ -114,11 +119,12 @@ public struct CommandMeasure: MeasureSource, Equatable {
             }
             return n
         case .regex(let pattern):
-            guard let match = regex?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else {
-                throw fail("no match for /\(pattern)/")
-            }
-            let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
-            guard let r = Range(range, in: text), let n = Double(text[r].trimmingCharacters(in: .whitespaces)), n.isFinite else {
+            let found: PatternMatch?
+            do { found = try regex?.firstMatch(in: result.stdout) } catch { throw fail("\(error)") }
+            guard let match = found else { throw fail("no match for /\(pattern)/") }
+            let r = match.group ?? match.range, base = result.stdout.startIndex
+            let matched = String(decoding: result.stdout[(base + r.lowerBound)..<(base + r.upperBound)], as: UTF8.self)
+            guard let n = Double(matched.trimmingCharacters(in: .whitespaces)), n.isFinite else {
                 throw fail("the match of /\(pattern)/ is not a number")
             }
             return n

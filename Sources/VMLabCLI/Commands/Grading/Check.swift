@@ -29,6 +29,9 @@ struct Check: AsyncParsableCommand {
         let evidence = try coursework.evidence(lab: spec, instance: instance, student: instance.student ?? "me",
                                                answers: answerValues, artifacts: artifacts)
         let report = await Grader(rubric: rubric, lab: spec).grade(evidence, replay: nil, onlyLocal: true, forStudent: true)
+        if let rejected = report.rejected {
+            throw VMLabError(.invalidState, "your results cannot be graded: \(rejected)")
+        }
         for check in report.checks {
             Output.line("\(check.passed ? "[pass]" : check.earned > 0 ? "[part]" : "[fail]") \(check.id): \(check.title)")
             if let feedback = check.feedback, !feedback.isEmpty { Output.line("       \(feedback)") }

@@ -42,21 +42,25 @@ struct Grade: AsyncParsableCommand {
 
         var reports: [GradeReport] = []
         for file in try submissionFiles() {
-            let name = file.lastPathComponent
+            // A file name is the student's text: shown escaped and short, on the terminal and in cells.
+            let name = displayText(file.lastPathComponent, limit: 80)
             do {
-                let submission = try Submission.decode(try Data(contentsOf: file))
+                let submission = try Submission.read(file)
                 guard submission.lab == lab.name else {
-                    throw SubmissionError("it is for lab '\(submission.lab)', not \(lab.name)")
+                    throw SubmissionError("it is for lab '\(displayText(submission.lab, limit: 64))', not \(lab.name)")
                 }
                 if submission.labDigest != Coursework.labDigest(lab) {
                     Output.warn("\(name): made with a different version of Labs/\(lab.name)/lab.yaml")
                 }
                 try submission.verifyParameters(lab: lab, secret: secret)
                 Output.progress("grading \(name) (\(submission.student))")
-                reports.append(await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer))
+                let report = await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer)
+                if let reason = report.rejected { Output.warn("\(name) rejected: \(reason)") }
+                reports.append(report)
             } catch {
-                Output.warn("\(name) rejected: \(error)")
-                reports.append(.rejection(student: name, lab: lab.name, possible: possible, reason: "\(error)"))
+                let reason = oneLineReason("\(error)")
+                Output.warn("\(name) rejected: \(reason)")
+                reports.append(.rejection(student: name, lab: lab.name, possible: possible, reason: reason))
             }
         }
 
