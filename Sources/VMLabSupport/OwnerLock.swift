@@ -49,6 +49,15 @@ public final class OwnerLock: Sendable {
         return OwnerLock(fd: fd, file: file)
     }
 
+    /// Takes lock `name`, waiting while another process holds it (for work that is done
+    /// once and then shared, like building an image: the second waits, then finds it built).
+    public static func waitAndAcquire(_ name: String, in directory: URL) async throws -> OwnerLock {
+        while true {
+            if let lock = try tryAcquire(name, in: directory) { return lock }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     /// Whether some process holds lock `name` now.
     public static func isHeld(_ name: String, in directory: URL) -> Bool {
         do { return try tryAcquire(name, in: directory) == nil } catch { return false }

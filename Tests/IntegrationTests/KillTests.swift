@@ -115,7 +115,7 @@ extension RealHost {
         let results = try await [a, b]
         #expect(results.filter { $0.status == 0 }.count == 1, "\(results.map(\.stderr))")
         let loser = try #require(results.first { $0.status != 0 })
-        #expect(loser.status == 75 || loser.stderr.contains("already started"), "\(loser.stderr)")
+        #expect(loser.status == 75 || loser.stderr.contains("already started"), "status \(loser.status): \(loser.stderr)")
         #expect(loser.stderr.contains("busy: lab journal-replay is being changed by pid") || loser.stderr.contains("already started"))
         #expect(try Store(home: home).activeInstances(lab: "journal-replay").count == 1)
     }

@@ -29,6 +29,14 @@ public struct ImageBuilder: Sendable {
             progress("image \(recipe.name): cache hit (\(existing.shortDigest))")
             return (existing, true)
         }
+        // One build of an image at a time: a second vmlab (two `lab start`s at once) waits,
+        // then finds the image the first one built.
+        let lock = try await OwnerLock.waitAndAcquire("image-\(digest.prefix(16))", in: store.root.appendingPathComponent(".locks"))
+        defer { withExtendedLifetime(lock) {} }
+        if !force, let existing = store.image(digest: digest) {
+            progress("image \(recipe.name): built meanwhile by another vmlab (\(existing.shortDigest))")
+            return (existing, true)
+        }
 
         let started = Date()
         let fm = FileManager.default
