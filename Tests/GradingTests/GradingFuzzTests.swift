@@ -20,19 +20,7 @@ struct GradingFuzzTests {
         [1, 2, 3] + (ProcessInfo.processInfo.environment["VMLAB_FUZZ_SEED"].flatMap { UInt64($0) }.map { [$0] } ?? [])
     }
 
-    /// SplitMix64: tiny, seedable, the same on every platform.
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
+    typealias Random = SeededRandom
 
     /// The checks whose expected value reads a parameter of the lab.
     static func parameterChecks(_ rubric: Rubric, _ lab: LabSpec) -> Set<String> {

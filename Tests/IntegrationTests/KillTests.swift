@@ -1,6 +1,7 @@
 import Foundation
 import LabStore
 import Testing
+import TestSupport
 import VMLabSupport
 
 extension RealHost {
@@ -9,18 +10,6 @@ extension RealHost {
 /// libvirt, on disk or in the store, an interrupted run is failed while its lab stays
 /// usable, and the lab starts and resets again.
 @Suite struct KillTests {
-    /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Starts `vmlab args` and SIGKILLs it after `delay` (or lets it finish first).
     func killed(_ args: [String], after delay: Duration, home: VMLabHome) async throws -> Bool {
         let process = Process()

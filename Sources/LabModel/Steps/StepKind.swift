@@ -42,7 +42,6 @@ public protocol StepKind: Sendable {
 extension StepKind {
     public func check() throws(StepProblem) {}
     public var nested: [Step] { [] }
-    public var kind: String { Self.key }
 
     func isEqual(to other: any StepKind) -> Bool where Self: Equatable {
         (other as? Self) == self
