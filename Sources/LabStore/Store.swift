@@ -14,6 +14,11 @@ public final class Store: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(10)
         do {
+            // Two processes opening a new store at once would both run the migrations
+            // (GRDB reads which ran, then runs the rest, not atomically across processes).
+            let lock = try OwnerLock.waitAndAcquire(url.lastPathComponent + ".migration",
+                                                    in: url.deletingLastPathComponent(), timeout: .seconds(60))
+            defer { withExtendedLifetime(lock) {} }
             db = try DatabasePool(path: url.path, configuration: config)
             try Self.migrator.migrate(db)
         } catch {

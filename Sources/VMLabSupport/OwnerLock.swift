@@ -58,6 +58,20 @@ public final class OwnerLock: Sendable {
         }
     }
 
+    /// Takes lock `name`, blocking this thread while another process holds it, for at most
+    /// `timeout` (for short work done once, like migrating a new store, that synchronous
+    /// code must not race on).
+    public static func waitAndAcquire(_ name: String, in directory: URL, timeout: Duration) throws(VMLabError) -> OwnerLock {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let lock = try tryAcquire(name, in: directory) { return lock }
+            guard ContinuousClock.now < deadline else {
+                throw VMLabError(.busy, "busy: \(name) is held by \(holder(name, in: directory)) for more than \(timeout)")
+            }
+            usleep(50_000)
+        }
+    }
+
     /// Whether some process holds lock `name` now.
     public static func isHeld(_ name: String, in directory: URL) -> Bool {
         do { return try tryAcquire(name, in: directory) == nil } catch { return false }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import LabModel
 @testable import LabStore
+import Synchronization
 import Testing
 import TestSupport
 @testable import VMLabSupport
@@ -19,6 +20,26 @@ struct StoreTests {
     func guest(_ name: String, digest: String = "abc123") -> GuestRecord {
         GuestRecord(name: name, imageName: "base", imageDigest: digest, domain: Naming.guestDomain(name),
                     disk: "/guests/\(name)/disk.qcow2", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+    }
+
+    /// Regression: two `vmlab lab start`s in a fresh home both migrated the new store, and
+    /// the second failed on "table instance already exists".
+    @Test func openingANewStoreFromManyThreadsAtOnceMigratesItOnce() throws {
+        for round in 0..<5 {
+            let tmp = try TempDir()
+            defer { tmp.remove() }
+            let url = tmp.path("state/vmlab.sqlite")
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do { _ = try Store(url: url) } catch {
+                    let text = "\(error)"
+                    failures.withLock { $0.append(text) }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round)")
+            let store = try Store(url: url)
+            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 3)
+        }
     }
 
     @Test func openingCreatesTheFileAndTables() throws {
