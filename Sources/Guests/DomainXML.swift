@@ -38,16 +38,15 @@ public struct DomainDefinition: Sendable, Equatable {
     public var interfaces: [Interface] = []
     /// Host CPUs the vCPUs and emulator threads are pinned to (nil: anywhere).
     public var cpuset: String?
-    /// Free-form owner tag kept in the domain's metadata, so `virsh dumpxml` tells a person
-    /// who made this domain.
-    public var owner: String
+    /// Who made the domain, kept in its metadata (see `OwnerTag`).
+    public var owner: OwnerTag
     /// The user and group QEMU runs as: the owner of the vmlab home, so QEMU can read the
     /// image and overlays there without relabelling anything.
     public var uid: UInt32 = getuid()
     public var gid: UInt32 = getgid()
 
     public init(name: String, accelerator: Accelerator, memoryMiB: Int, vcpus: Int, kernel: String, initrd: String,
-                kernelArguments: String, disks: [Disk], interfaces: [Interface] = [], owner: String) {
+                kernelArguments: String, disks: [Disk], interfaces: [Interface] = [], owner: OwnerTag) {
         self.name = name
         self.accelerator = accelerator
         self.memoryMiB = memoryMiB
@@ -97,9 +96,7 @@ public struct DomainDefinition: Sendable, Equatable {
         }
         return XMLTree("domain", ["type": accelerator.domainType], children: [
             XMLTree("name", text: name),
-            XMLTree("metadata", children: [
-                XMLTree("vmlab:guest", ["xmlns:vmlab": "urn:vmlab:guest:1", "owner": owner]),
-            ]),
+            XMLTree("metadata", children: [owner.element]),
             XMLTree("memory", ["unit": "MiB"], text: String(memoryMiB)),
             XMLTree("currentMemory", ["unit": "MiB"], text: String(memoryMiB)),
             XMLTree("vcpu", ["placement": "static"], text: String(vcpus)),

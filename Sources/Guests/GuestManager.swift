@@ -65,7 +65,7 @@ public struct GuestManager: Sendable {
             name: domainName, accelerator: accelerator, memoryMiB: memoryMiB, vcpus: vcpus,
             kernel: image.kernel.path, initrd: image.initrd.path,
             kernelArguments: Self.kernelArguments(hostname: name, extra: image.manifest.kernelArguments),
-            disks: [.init(path: disk.path, target: "vda")], owner: owner)
+            disks: [.init(path: disk.path, target: "vda")], owner: OwnerTag(owner: owner, home: try home.identity()))
 
         do {
             try store.record(.directory, dir.path, owner: owner)

@@ -9,15 +9,19 @@ import VMLabSupport
 public struct NetworkDefinition: Sendable, Equatable {
     public var name: String
     public var bridge: String
+    /// Who made the network, kept in its metadata (see `OwnerTag`).
+    public var owner: OwnerTag
 
-    public init(name: String, bridge: String) {
+    public init(name: String, bridge: String, owner: OwnerTag) {
         self.name = name
         self.bridge = bridge
+        self.owner = owner
     }
 
     public var xml: String {
         XMLTree("network", children: [
             XMLTree("name", text: name),
+            XMLTree("metadata", children: [owner.element]),
             XMLTree("bridge", ["name": bridge, "stp": "off", "delay": "0"]),
         ]).render()
     }

@@ -83,13 +83,14 @@ public struct LabRunner: Sendable {
     /// Networks, then per VM its overlay, extra disks and domain, each recorded first.
     private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator) throws {
         let owner = instance.owner
+        let tag = OwnerTag(owner: owner, home: try home.identity())
         let dir = instanceDirectory(instance.id)
         try store.record(.directory, dir.path, owner: owner)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 
         for (index, net) in lab.networks.enumerated() {
             let definition = NetworkDefinition(name: Naming.labNetwork(instance: instance.id, network: net.name),
-                                               bridge: Naming.bridge(instance: instance.id, index: index))
+                                               bridge: Naming.bridge(instance: instance.id, index: index), owner: tag)
             try store.record(.network, definition.name, owner: owner)
             let network = try connection.defineNetwork(xml: definition.xml)
             try network.start()
@@ -114,7 +115,7 @@ public struct LabRunner: Sendable {
                 name: name, accelerator: accelerator, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus,
                 kernel: image.kernel.path, initrd: image.initrd.path,
                 kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
-                disks: disks, interfaces: nics, owner: owner)
+                disks: disks, interfaces: nics, owner: tag)
             definition.cpuset = vm.cpuset
             try store.record(.domain, name, owner: owner)
             _ = try connection.defineDomain(xml: definition.xml)
@@ -127,7 +128,7 @@ public struct LabRunner: Sendable {
     }
 
     func instanceDirectory(_ id: String) -> URL {
-        home.root.appendingPathComponent("instances/\(id)", isDirectory: true)
+        home.instances.appendingPathComponent(id, isDirectory: true)
     }
 
     func artifactsDirectory(_ id: String, run: Int64) -> URL {
@@ -233,7 +234,9 @@ public struct LabRunner: Sendable {
         let interrupted = try store.interruptedRuns().filter { claim("lab:\($0.instance)") }
         let live = Set(try store.guests().map { "guest:\($0.name)" } + store.activeInstances().map(\.owner))
             .subtracting(doomed)
-        let garbage = try store.resources().filter { !live.contains($0.owner) && claim($0.owner) }
+        let records = try store.resources()
+        let orphans = try Orphans(connection: connection, home: home).find(recorded: Set(records.map(\.name)))
+        let garbage = (records + orphans).filter { !live.contains($0.owner) && claim($0.owner) }
         guard !dryRun else { return garbage }
         try cleanup.remove(garbage)
         for run in interrupted {

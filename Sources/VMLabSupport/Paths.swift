@@ -19,6 +19,8 @@ public struct VMLabHome: Sendable {
 
     public var images: URL { root.appendingPathComponent("images", isDirectory: true) }
     public var guests: URL { root.appendingPathComponent("guests", isDirectory: true) }
+    /// One folder per lab instance: its overlays and extra disks.
+    public var instances: URL { root.appendingPathComponent("instances", isDirectory: true) }
     public var cache: URL { root.appendingPathComponent("cache", isDirectory: true) }
     public var database: URL { root.appendingPathComponent("vmlab.sqlite") }
     /// Owner locks: one writer per lab and per guest (see `OwnerLock`).

@@ -19,12 +19,12 @@ struct DefinitionXMLTests {
         var domain = DomainDefinition(name: Self.hostile, accelerator: .kvm, memoryMiB: 64, vcpus: 2, kernel: Self.hostile,
                                       initrd: "i", kernelArguments: Self.hostile,
                                       disks: [.init(path: Self.hostile, target: "vda")],
-                                      interfaces: [.init(network: Self.hostile, mac: Self.hostile)], owner: Self.hostile)
+                                      interfaces: [.init(network: Self.hostile, mac: Self.hostile)], owner: OwnerTag(owner: Self.hostile, home: Self.hostile))
         domain.cpuset = Self.hostile
         let root = try parse(domain.xml)
         #expect(try root.nodes(forXPath: "/domain/os/cmdline").first?.stringValue == Self.hostileParsed)
         #expect(try root.nodes(forXPath: "/domain/cputune/emulatorpin/@cpuset").first?.stringValue == Self.hostileParsed)
-        let network = try parse(NetworkDefinition(name: Self.hostile, bridge: Self.hostile).xml)
+        let network = try parse(NetworkDefinition(name: Self.hostile, bridge: Self.hostile, owner: OwnerTag(owner: Self.hostile, home: "h")).xml)
         #expect(try network.nodes(forXPath: "/network/bridge/@name").first?.stringValue == Self.hostileParsed)
     }
 }

@@ -16,7 +16,7 @@ struct DomainDefinitionTests {
             name: name, accelerator: accelerator, memoryMiB: 768, vcpus: 3,
             kernel: "/images/abc/kernel", initrd: "/images/abc/initrd",
             kernelArguments: "root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=web",
-            disks: disks, interfaces: interfaces, owner: "guest:web")
+            disks: disks, interfaces: interfaces, owner: OwnerTag(owner: "guest:web", home: "0f1e2d3c"))
         d.uid = 1234
         d.gid = 5678
         return d
@@ -114,8 +114,8 @@ struct DomainDefinitionTests {
     @Test func ownerAndSecurityLabel() throws {
         let root = try parse(definition())
         let guest = try #require(try nodes(root, "/domain/metadata/*").first as? XMLElement)
-        #expect(guest.localName == "guest")
-        #expect(guest.uri == "urn:vmlab:guest:1")
+        #expect(guest.localName == "owner")
+        #expect(guest.uri == "urn:vmlab:owner:1")
         #expect(guest.attribute(forName: "owner")?.stringValue == "guest:web")
         #expect(try text(root, "/domain/seclabel/label") == "+1234:+5678")
         #expect(try text(root, "/domain/seclabel/@relabel") == "no")
@@ -123,7 +123,7 @@ struct DomainDefinitionTests {
 
     @Test func defaultOwnerIDsAreTheCurrentUser() {
         let d = DomainDefinition(name: "n", accelerator: .tcg, memoryMiB: 64, vcpus: 1, kernel: "k", initrd: "i",
-                                 kernelArguments: "", disks: [], owner: "o")
+                                 kernelArguments: "", disks: [], owner: OwnerTag(owner: "o", home: "h"))
         #expect(d.uid == getuid())
         #expect(d.gid == getgid())
         #expect(d.xml.contains("<label>+\(getuid()):+\(getgid())</label>"))
@@ -134,7 +134,7 @@ struct DomainDefinitionTests {
         var d = definition(name: nasty, disks: [.init(path: "/g/it's <here> & \"there\".qcow2", target: "vda")],
                            interfaces: [.init(network: "net'&<", mac: "52:54:00:00:00:01")])
         d.kernelArguments = "init=/bin/sh -c 'a && b < c'"
-        d.owner = "lab:<o'&>"
+        d.owner = OwnerTag(owner: "lab:<o'&>", home: "h")
         #expect(!d.xml.contains(nasty))
         let root = try parse(d)
         #expect(try text(root, "/domain/name") == nasty)
@@ -143,6 +143,7 @@ struct DomainDefinitionTests {
         #expect(try text(root, "/domain/os/cmdline") == "init=/bin/sh -c 'a && b < c'")
         let guest = try #require(try nodes(root, "/domain/metadata/*").first as? XMLElement)
         #expect(guest.attribute(forName: "owner")?.stringValue == "lab:<o'&>")
+        #expect(OwnerTag(describedIn: d.xml)?.owner == "lab:<o'&>")
     }
 
     @Test(arguments: [

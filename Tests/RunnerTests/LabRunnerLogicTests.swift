@@ -41,7 +41,7 @@ struct LabNamingTests {
     }
 
     @Test func labNetworksAreIsolated() {
-        let xml = NetworkDefinition(name: "vmlab-0000abcd-lan", bridge: "vl0000abcd0").xml
+        let xml = NetworkDefinition(name: "vmlab-0000abcd-lan", bridge: "vl0000abcd0", owner: OwnerTag(owner: "lab:0000abcd", home: "h")).xml
         #expect(xml.contains("<name>vmlab-0000abcd-lan</name>"))
         #expect(xml.contains("<bridge name='vl0000abcd0'"))
         #expect(!xml.contains("<forward"), "no forward mode: nothing leaves the bridge")
@@ -140,7 +140,7 @@ struct LabStoreTests {
 struct PinningAndCPUTimeTests {
     @Test func pinnedVMsGetVcpupinAndEmulatorpin() {
         var d = DomainDefinition(name: "vmlab-x", accelerator: .tcg, memoryMiB: 256, vcpus: 2, kernel: "/k", initrd: "/i",
-                                 kernelArguments: "", disks: [], owner: "lab:x")
+                                 kernelArguments: "", disks: [], owner: OwnerTag(owner: "lab:x", home: "h"))
         #expect(!d.xml.contains("<cputune>"))
         d.cpuset = "0"
         #expect(d.xml.contains("<vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='0'/><emulatorpin cpuset='0'/>"))
