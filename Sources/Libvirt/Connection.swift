@@ -10,13 +10,70 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: OpaquePointer?
+    private let requestedURI: String?
+    private let openTimeout: Duration
+
+    /// A silent libvirtd is given up on after `keepAliveInterval` × (`keepAliveCount` + 1)
+    /// seconds: 20 s, well inside the minute a lab command may take to notice.
+    static let keepAliveInterval: Int32 = 5
+    static let keepAliveCount: UInt32 = 3
 
     /// Opens a read-write connection to `uri`; nil lets libvirt choose its default
-    /// (`LIBVIRT_DEFAULT_URI`, then probing).
-    public init(uri: String?) throws {
+    /// (`LIBVIRT_DEFAULT_URI`, then probing). A libvirtd that does not answer within
+    /// `openTimeout` (hung, or stopped with SIGSTOP) is an error, not a wait without end.
+    public init(uri: String?, openTimeout: Duration = .seconds(30)) throws {
         _ = silenceLibvirtErrorPrinter
-        let opened = withOptionalCString(uri) { virConnectOpen($0) }
-        handle = try check(opened, "virConnectOpen")
+        _ = EventLoop.running
+        requestedURI = uri
+        self.openTimeout = openTimeout
+        handle = try Self.open(uri, timeout: openTimeout)
+    }
+
+    /// virConnectOpen on a thread of its own, so that a hung daemon costs `timeout`, then
+    /// keepalive on the new connection. A late answer after the timeout is closed.
+    private static func open(_ uri: String?, timeout: Duration) throws -> OpaquePointer {
+        final class Attempt: @unchecked Sendable {
+            let lock = NSLock()
+            var result: Result<OpaquePointer, LibvirtError>?
+            var abandoned = false
+        }
+        let attempt = Attempt()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let opened = withOptionalCString(uri) { virConnectOpen($0) }
+            let result: Result<OpaquePointer, LibvirtError> = opened.map { .success($0) }
+                ?? .failure(LibvirtError.last("virConnectOpen"))
+            let taken = attempt.lock.withLock {
+                if !attempt.abandoned { attempt.result = result }
+                return !attempt.abandoned
+            }
+            if !taken, case .success(let late) = result { virConnectClose(late) }
+            done.signal()
+        }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        _ = done.wait(timeout: .now() + seconds)
+        let result = attempt.lock.withLock {
+            attempt.abandoned = attempt.result == nil
+            return attempt.result
+        }
+        switch result {
+        case .success(let opened):
+            // Drivers without a daemon (test:///) have no keepalive and nothing to hang on.
+            if virConnectSetKeepAlive(opened, keepAliveInterval, keepAliveCount) < 0 {
+                let error = LibvirtError.last("virConnectSetKeepAlive")
+                guard error.code == LibvirtError.code(VIR_ERR_NO_SUPPORT) else {
+                    virConnectClose(opened)
+                    throw error
+                }
+            }
+            return opened
+        case .failure(let error):
+            throw error
+        case nil:
+            throw LibvirtError.local(VIR_ERR_OPERATION_TIMEOUT,
+                "libvirtd at \(uri ?? "the default URI") did not answer within \(Int(seconds)) s; is it hung? "
+                + "check it with `virsh -c \(uri ?? "qemu:///system") version`, or restart it (scripts/stop.sh, scripts/setup.sh)")
+        }
     }
 
     deinit { close() }
@@ -32,14 +89,22 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Runs `body` with a referenced raw handle, so a concurrent `close()` cannot free
-    /// it mid-call. Throws if the connection was closed.
+    /// it mid-call. Throws if the connection was closed. A connection libvirt found dead
+    /// (libvirtd restarted, or silent past keepalive) is opened again first, so a
+    /// long-lived process goes on once the daemon is back; objects looked up on the old
+    /// connection keep failing, with the lost-connection hint.
     func withHandle<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
         let raw: OpaquePointer = try lock.withLock {
-            guard let handle else {
+            guard let current = handle else {
                 throw LibvirtError.local(VIR_ERR_INVALID_CONN, "the libvirt connection is closed")
             }
-            virConnectRef(handle)
-            return handle
+            if virConnectIsAlive(current) == 0 {
+                handle = try Self.open(requestedURI, timeout: openTimeout)
+                virConnectClose(current)
+            }
+            let live = handle!
+            virConnectRef(live)
+            return live
         }
         defer { virConnectClose(raw) }
         return try body(raw)

@@ -29,6 +29,50 @@ extension RealHost {
         }
     }
 
+    /// libvirtd stopped (SIGSTOP, the daemon setup started) in the middle of a run: the run
+    /// gives up within a minute (keepalive), a new command gives up at its open timeout,
+    /// and once the daemon continues, `gc` and `reset` work.
+    func hungDaemonIsGivenUpOn(home: VMLabHome, store: Store, instance: String) async throws {
+        let runDir = ProcessInfo.processInfo.environment["VMLAB_RUN"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/vmlab"
+        let pidText = try BoundedFile.text(URL(fileURLWithPath: runDir + "/libvirtd.pid"), maxBytes: 64)
+        let daemon = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let errors = home.root.appendingPathComponent("hung.err")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let before = try store.events(instance: instance).count
+        let process = Process()
+        process.executableURL = IntegrationEnvironment.vmlabBinary
+        process.arguments = ["run", "journal-replay", "crash-replay", "--set", "files=300", "--repeat", "3"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            try await IntegrationEnvironment.environment(home: home)) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        let underWay = ContinuousClock.now + .seconds(120)
+        while try store.events(instance: instance).count < before + 2, ContinuousClock.now < underWay {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(process.isRunning, "the run ended before the daemon was stopped")
+        try #require(kill(daemon, SIGSTOP) == 0)
+        let stopped = ContinuousClock.now
+        var resumed = false
+        defer { if !resumed { kill(daemon, SIGCONT) } }
+        let fresh = try await IntegrationEnvironment.vmlab(["lab", "status"], home: home)
+        #expect(fresh.status != 0 && fresh.stderr.contains("did not answer"), "a new command: \(fresh.stderr)")
+        while process.isRunning, ContinuousClock.now - stopped < .seconds(90) { try await Task.sleep(for: .milliseconds(200)) }
+        let ended = ContinuousClock.now - stopped
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        kill(daemon, SIGCONT)
+        resumed = true
+        let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        #expect(ended < .seconds(60), "a run against a hung libvirtd took \(ended) to give up; stderr: \(stderr)")
+        #expect(stderr.contains("libvirtd"), "the error should name libvirtd: \(stderr)")
+        let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
+        #expect(gc.status == 0, "\(gc.stderr)")
+        let reset = try await IntegrationEnvironment.vmlab(["lab", "reset", "journal-replay"], home: home)
+        #expect(reset.status == 0, "the lab survives a hung daemon: \(reset.stderr)")
+    }
+
     @Test func libvirtdRestartMidRunGivesAClearErrorAndACleanGC() async throws {
         let home = try IntegrationEnvironment.makeHome()
         defer {
@@ -56,6 +100,8 @@ extension RealHost {
         }
         #expect(process.isRunning, "the run ended before the restart")
 
+        // A connection opened before the restart: it must serve again once the daemon is back.
+        let longLived = try IntegrationEnvironment.connect()
         let log = home.root.appendingPathComponent("daemons.log")
         #expect(try await script("stop.sh", log: log) == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         let restarted = ContinuousClock.now
@@ -71,11 +117,13 @@ extension RealHost {
                 "status \(process.terminationStatus) (\(process.terminationReason == .exit ? "exit" : "signal"))")
         #expect(stderr.contains("libvirtd"), "the error should say the connection to libvirtd was lost: \(stderr)")
 
+        #expect(try longLived.allDomains().count >= 0, "the connection reconnects after the restart")
         let gc = try await IntegrationEnvironment.vmlab(["gc"], home: home)
         #expect(gc.status == 0, "\(gc.stderr)")
         #expect(try store.runs(instance: instance.id).allSatisfy { $0.status != .running })
         let reset = try await IntegrationEnvironment.vmlab(["lab", "reset", "journal-replay"], home: home)
         #expect(reset.status == 0, "the lab survives a daemon restart: \(reset.stderr)")
+        try await hungDaemonIsGivenUpOn(home: home, store: store, instance: instance.id)
         #expect(try await IntegrationEnvironment.vmlab(["lab", "stop", "journal-replay"], home: home).status == 0)
         #expect(try IntegrationEnvironment.leftovers(try IntegrationEnvironment.connect(), home: home).isEmpty)
     }

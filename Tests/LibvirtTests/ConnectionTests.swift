@@ -30,6 +30,34 @@ struct ConnectionTests {
         #expect(error.message.contains("test:///default"))
     }
 
+    /// A daemon that takes the connection and never answers (hung, or stopped with SIGSTOP)
+    /// costs the open timeout, not a wait without end.
+    @Test func aDaemonThatNeverAnswersIsGivenUpOn() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-silent-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("libvirt-sock").path
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 4) == 0)
+
+        let started = ContinuousClock.now
+        let error = try #require(throws: LibvirtError.self) {
+            try Connection(uri: "qemu+unix:///system?socket=\(path)", openTimeout: .seconds(1))
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(error.message.contains("did not answer within 1 s"))
+    }
+
     @Test func findsTheBuiltInDomain() throws {
         let connection = try openTestConnection()
         let domain = try connection.domain(named: "test")
