@@ -51,9 +51,14 @@ public struct Coursework: Sendable {
     public func collectArtifacts(lab: LabSpec, instance: InstanceRecord) async throws -> [String: Data] {
         var collected: [String: Data] = [:]
         for artifact in lab.artifacts {
-            if let data = try await runner.readGuestFile(of: instance, vm: artifact.vm, path: artifact.path) {
-                collected[artifact.name] = data
+            let data: Data?
+            do {
+                data = try await runner.readGuestFile(of: instance, vm: artifact.vm, path: artifact.path)
+            } catch {
+                throw VMLabError(.failed, "cannot collect artifact \(artifact.name) (\(artifact.vm):\(artifact.path)); "
+                                 + "make it a regular file of at most \(GuestAgent.defaultMaxFileBytes >> 20) MiB", cause: error)
             }
+            if let data { collected[artifact.name] = data }
         }
         return collected
     }

@@ -210,6 +210,23 @@ public final class GuestImage {
         return rc != 0
     }
 
+    /// Whether a guest path is a regular file; a symlink is not (`guestfs_is_file`, which
+    /// does not follow links), so a guest cannot point a read at a device or elsewhere.
+    public func isRegularFile(_ path: String) throws -> Bool {
+        let g = try live("is_file")
+        let rc = guestfs_is_file(g, path)
+        if rc == -1 { throw lastError(g, "is_file(\(path))") }
+        return rc != 0
+    }
+
+    /// The size in bytes of a guest file (`guestfs_filesize`).
+    public func fileSize(_ path: String) throws -> Int64 {
+        let g = try live("filesize")
+        let size = guestfs_filesize(g, path)
+        if size == -1 { throw lastError(g, "filesize(\(path))") }
+        return size
+    }
+
     /// Creates a guest directory (`guestfs_mkdir_p` when `parents`, else `guestfs_mkdir`).
     public func makeDirectory(_ path: String, parents: Bool = true) throws {
         let g = try live("mkdir")

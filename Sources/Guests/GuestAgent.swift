@@ -134,6 +134,18 @@ public struct GuestAgent: Sendable {
         try readFile(path, maxBytes: Self.defaultMaxFileBytes, timeout: Self.defaultReadTimeout)
     }
 
+    /// The file, or nil when the guest says there is no such file. Every other failure (too
+    /// large, never ending, agent gone) is an error: an artifact that cannot be read must
+    /// not pass for one the student never made.
+    public func readFileIfPresent(_ path: String) throws -> Data? {
+        do {
+            return try readFile(path)
+        } catch let error as VMLabError
+                    where error.message.contains("refused \(GuestFileOpen.command)") && error.message.contains("No such file or directory") {
+            return nil
+        }
+    }
+
     /// Reads a whole file from the guest. A file longer than `maxBytes`, or one still not
     /// at its end after `timeout` (a pipe, a device), is an error: the guest decides what
     /// the file holds, so neither the host's memory nor the caller's wait is left to it.

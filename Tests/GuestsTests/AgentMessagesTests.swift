@@ -112,6 +112,17 @@ struct AgentMessagesTests {
         #expect(error?.message == "the guest agent of 'web' refused guest-file-open: Permission denied")
     }
 
+    /// Only "no such file" makes an artifact absent; any other failure is an error, so a file
+    /// the guest refuses to hand over never passes for one that was never made.
+    @Test func aMissingFileIsAbsentAndOtherRefusalsAreErrors() throws {
+        fake.on("guest-file-open") { _, _ in
+            #"{"error": {"class": "GenericError", "desc": "failed to open file '/x' (mode: 'r'): No such file or directory"}}"#
+        }
+        #expect(try agent.readFileIfPresent("/x") == nil)
+        fake.on("guest-file-open") { _, _ in #"{"error": {"class": "GenericError", "desc": "Permission denied"}}"# }
+        #expect(throws: VMLabError.self) { _ = try agent.readFileIfPresent("/x") }
+    }
+
     @Test func errorObjectWithoutDescriptionFallsBackToItsClass() throws {
         fake.on("guest-file-open") { _, _ in #"{"error": {"class": "CommandNotFound"}}"# }
         let error = #expect(throws: VMLabError.self) { _ = try agent.readFile("/x") }
