@@ -38,6 +38,12 @@ public struct GuestAgent: Sendable {
     /// has already received the text; this bounds what decoding it costs on top.)
     static let maxReplyBytes = 48 << 20
 
+    /// The most of each of stdout and stderr an exec brings back. qemu-ga keeps up to 16
+    /// MiB of each stream, but libvirt carries an agent reply as one RPC string of at most
+    /// 4 MiB (and drops the agent channel for good past 10 MiB), so the cap is applied
+    /// inside the guest (`cappedArgv`): the base64 of both streams stays under 2.7 MiB.
+    public static let maxOutputBytes = 1 << 20
+
     /// The bytes asked for per guest-file-read and sent per guest-file-write.
     static let chunkBytes = 1 << 20
 
@@ -68,8 +74,9 @@ public struct GuestAgent: Sendable {
     /// nothing it started runs on into later steps.
     public func exec(_ argv: [String], stdin: Data? = nil, environment: [String: String] = [:],
                      timeout: Duration = .seconds(60), ownProcessGroup: Bool = false) async throws -> ExecResult {
-        guard let path = argv.first else { throw VMLabError(.invalidInput, "no command given to run in '\(guest)'") }
-        var request = GuestExec(path: path, arg: Array(argv.dropFirst()), captureOutput: true)
+        guard !argv.isEmpty else { throw VMLabError(.invalidInput, "no command given to run in '\(guest)'") }
+        let capped = Self.cappedArgv(argv, ownProcessGroup: ownProcessGroup)
+        var request = GuestExec(path: capped[0], arg: Array(capped.dropFirst()), captureOutput: true)
         if !environment.isEmpty {
             var env = environment
             if env["PATH"] == nil { env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
@@ -90,6 +97,23 @@ public struct GuestAgent: Sendable {
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(100))
         }
+    }
+
+    /// `argv` run by bash with its stdout and stderr each through `head -c`, one byte past
+    /// `maxOutputBytes` so that the host can tell a cut stream. A program that writes
+    /// without end (`cat /dev/zero`) gets SIGPIPE at the cap instead of filling qemu-ga's
+    /// buffers; `pipefail` keeps the program's own exit status. With `ownProcessGroup` the
+    /// wrapper goes inside `setsid -w`, so it leads the group a timeout kills.
+    static func cappedArgv(_ argv: [String], ownProcessGroup: Bool) -> [String] {
+        let limit = maxOutputBytes + 1
+        // stdout goes out on fd 3 to the outer head; stderr through the inner head to fd 2.
+        // (No process substitution: a minimal guest has no /dev/fd.)
+        let script = "set -o pipefail; { { \"$@\" 2>&1 1>&3 3>&-; } | head -c \(limit) 1>&2; } 3>&1 | head -c \(limit)"
+        let wrapper = ["bash", "-c", script, "vmlab-exec"]
+        if ownProcessGroup, argv.count > 2, argv[0] == "setsid", argv[1] == "-w" {
+            return ["setsid", "-w"] + wrapper + argv.dropFirst(2)
+        }
+        return wrapper + argv
     }
 
     /// The result of an exited program. The guest wrote every number here, so each is
@@ -116,11 +140,13 @@ public struct GuestAgent: Sendable {
         } else {
             exitCode = -1
         }
+        let stdout = try base64(status.outData ?? "", "stdout of \(command)", command: GuestExecStatus.command)
+        let stderr = try base64(status.errData ?? "", "stderr of \(command)", command: GuestExecStatus.command)
+        let cut = stdout.count > Self.maxOutputBytes || stderr.count > Self.maxOutputBytes
         return ExecResult(
             exitCode: exitCode, signal: signal,
-            stdout: try base64(status.outData ?? "", "stdout of \(command)", command: GuestExecStatus.command),
-            stderr: try base64(status.errData ?? "", "stderr of \(command)", command: GuestExecStatus.command),
-            truncated: status.outTruncated == true || status.errTruncated == true)
+            stdout: stdout.prefix(Self.maxOutputBytes), stderr: stderr.prefix(Self.maxOutputBytes),
+            truncated: cut || status.outTruncated == true || status.errTruncated == true)
     }
 
     /// Runs a shell command line (`sh -c`) in a session of its own (`setsid -w`), so a

@@ -36,9 +36,12 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
 
     /// True when the connection to libvirtd itself broke (the daemon stopped or was
     /// restarted): every later call on this connection fails the same way.
+    /// (An RPC error of kind VIR_ERR_RPC, such as a message too large to encode, is a
+    /// failed call on a connection that still works.)
     public var isConnectionLost: Bool {
-        domain == Int32(VIR_FROM_RPC.rawValue) || code == Self.code(VIR_ERR_NO_CONNECT)
-            || (code == Self.code(VIR_ERR_INTERNAL_ERROR) && message.contains("client socket is closed"))
+        (domain == Int32(VIR_FROM_RPC.rawValue) && code != Self.code(VIR_ERR_RPC)) || code == Self.code(VIR_ERR_NO_CONNECT)
+            || (code == Self.code(VIR_ERR_INTERNAL_ERROR)
+                && (message.contains("client socket is closed") || message.contains("keepalive")))
     }
 
     /// The message followed by the numeric code and domain, for logs; a lost connection

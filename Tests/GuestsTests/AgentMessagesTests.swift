@@ -54,7 +54,7 @@ struct AgentMessagesTests {
         fake.reply("guest-exec-status", #"{"exited": true, "exitcode": 0}"#)
         _ = try await agent.exec(["/bin/cat", "-n"], stdin: Data("hi\n".utf8), environment: ["LANG": "C"])
         try expectRequest(fake.requests("guest-exec").first, "guest-exec", [
-            "path": "/bin/cat", "arg": ["-n"], "capture-output": true,
+            "path": "bash", "arg": ["-c", GuestAgentTests.capScript, "vmlab-exec", "/bin/cat", "-n"], "capture-output": true,
             "env": ["LANG=C", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "input-data": Data("hi\n".utf8).base64EncodedString(),
         ])
@@ -65,7 +65,9 @@ struct AgentMessagesTests {
         fake.reply("guest-exec", #"{"pid": 7}"#)
         fake.reply("guest-exec-status", #"{"exited": true, "exitcode": 0}"#)
         _ = try await agent.exec(["/bin/true"])
-        try expectRequest(fake.requests("guest-exec").first, "guest-exec", ["path": "/bin/true", "arg": [String](), "capture-output": true])
+        try expectRequest(fake.requests("guest-exec").first, "guest-exec", [
+            "path": "bash", "arg": ["-c", GuestAgentTests.capScript, "vmlab-exec", "/bin/true"], "capture-output": true,
+        ])
     }
 
     @Test func killAfterATimeoutDoesNotCaptureOutput() async throws {

@@ -74,12 +74,28 @@ struct GuestAgentTests {
 
     // MARK: exec
 
+    /// What every exec runs its program under: each stream through `head -c`, one byte past the cap.
+    static let capScript = #"set -o pipefail; { { "$@" 2>&1 1>&3 3>&-; } | head -c 1048577 1>&2; } 3>&1 | head -c 1048577"#
+
+    /// A guest that writes past the cap (a hostile or chatty one) gets the cap and a flag,
+    /// never more: the wrapper hands back one byte over, and the host cuts and marks it.
+    @Test func outputPastTheCapIsCutAndMarked() async throws {
+        let over = Data(repeating: 0x61, count: GuestAgent.maxOutputBytes + 1).base64EncodedString()
+        scriptExec(status: #""exited": true, "exitcode": 141, "out-data": "\#(over)", "err-data": "ZXJy""#)
+        let result = try await agent.exec(["cat", "/dev/zero"])
+        #expect(result.stdout.count == GuestAgent.maxOutputBytes)
+        #expect(result.stderr == Data("err".utf8))
+        #expect(result.truncated)
+        scriptExec(status: #""exited": true, "exitcode": 0, "out-data": "b2s=""#)
+        #expect(try await agent.exec(["echo", "ok"]).truncated == false)
+    }
+
     @Test func execSendsPathArgumentsAndCaptureOutput() async throws {
         scriptExec()
         _ = try await agent.exec(["/bin/ls", "-l", "/tmp"])
         let start = try #require(fake.requests("guest-exec").first)
-        #expect(start.arguments["path"] as? String == "/bin/ls")
-        #expect(start.arguments["arg"] as? [String] == ["-l", "/tmp"])
+        #expect(start.arguments["path"] as? String == "bash")
+        #expect(start.arguments["arg"] as? [String] == ["-c", Self.capScript, "vmlab-exec", "/bin/ls", "-l", "/tmp"])
         #expect(start.arguments["capture-output"] as? Bool == true)
         #expect(start.arguments["input-data"] == nil)
         #expect(start.arguments["env"] == nil)
@@ -207,7 +223,8 @@ struct GuestAgentTests {
         _ = try await agent.shell("echo hi | wc -c")
         let start = try #require(fake.requests("guest-exec").first)
         #expect(start.arguments["path"] as? String == "setsid")
-        #expect(start.arguments["arg"] as? [String] == ["-w", "/bin/sh", "-c", "echo hi | wc -c"])
+        #expect(start.arguments["arg"] as? [String]
+                == ["-w", "bash", "-c", Self.capScript, "vmlab-exec", "/bin/sh", "-c", "echo hi | wc -c"])
     }
 
     @Test func aShellTimeoutKillsTheWholeProcessGroup() async throws {
@@ -342,8 +359,7 @@ struct GuestAgentTests {
         fake.reply("guest-file-close", "{}")
         try await agent.install(Data("#!/bin/sh\n".utf8), at: "/usr/local/bin/ws")
         let mkdir = try #require(fake.requests("guest-exec").first)
-        #expect(mkdir.arguments["path"] as? String == "mkdir")
-        #expect(mkdir.arguments["arg"] as? [String] == ["-p", "/usr/local/bin"])
+        #expect(mkdir.arguments["arg"] as? [String] == ["-c", Self.capScript, "vmlab-exec", "mkdir", "-p", "/usr/local/bin"])
         #expect(fake.requests.map(\.execute) == ["guest-exec", "guest-exec-status", "guest-file-open", "guest-file-write", "guest-file-close"])
         #expect(sink.data == Data("#!/bin/sh\n".utf8))
     }

@@ -28,7 +28,12 @@ package struct LibvirtAgentTransport: AgentTransport {
     package let domain: Domain
     package init(domain: Domain) { self.domain = domain }
     package func agentCommand(_ json: String, timeoutSeconds: Int32) throws -> String {
-        try domain.qemuAgentCommand(json, timeoutSeconds: timeoutSeconds)
+        do {
+            return try domain.qemuAgentCommand(json, timeoutSeconds: timeoutSeconds)
+        } catch let error as LibvirtError where error.isAgentUnresponsive {
+            throw VMLabError(.unavailable, "the agent in the guest is not answering: it was stopped (root in the guest "
+                + "can), or the guest is overloaded; `vmlab lab reset` (or restarting the VM) brings it back", cause: error)
+        }
     }
 
     package func notRunningReason() throws -> String? {

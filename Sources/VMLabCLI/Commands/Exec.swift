@@ -48,6 +48,10 @@ struct Exec: AsyncParsableCommand {
         let result = try await agent.exec(command, stdin: input, environment: env, timeout: .seconds(timeout))
         FileHandle.standardOutput.write(result.stdout)
         FileHandle.standardError.write(result.stderr)
+        if result.truncated {
+            Output.warn("the command's output was cut at \(GuestAgent.maxOutputBytes >> 20) MiB per stream (stdout, stderr); "
+                        + "write more to a file in the guest and copy it out in parts")
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

@@ -1,0 +1,153 @@
+import Foundation
+import Guests
+import LabStore
+import Testing
+import VMLabSupport
+
+extension RealHost {
+/// A student is root in the guest and turns against vmlab: writes 2 GB to stdout, fills
+/// the disk, points an artifact at /dev/zero and kills the guest agent. Every command
+/// ends with a clear error or a cut-off result, vmlab's memory stays under 256 MiB, the
+/// lab recovers with a reset, and nothing is left after `lab stop`. A one-VM lab of its
+/// own keeps it cheap.
+@Suite struct HostileGuestTests {
+    static let rssLimitKiB = 256 * 1024
+
+    struct Outcome {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        /// The peak resident set of the vmlab process, from wait4.
+        var maxRSSKiB: Int
+        var seconds: Double
+    }
+
+    /// Runs vmlab with `posix_spawn` and reaps it with `wait4`, for its own peak memory.
+    func measured(_ args: [String], environment: [String: String], scratch: URL) async throws -> Outcome {
+        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
+        let quoted = ([IntegrationEnvironment.vmlabBinary.path] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let command = "exec " + quoted.joined(separator: " ") + " </dev/null >'\(out.path)' 2>'\(err.path)'"
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let started = ContinuousClock.now
+        let (status, rss) = try await offPool { () throws -> (Int32, Int) in
+            var pid: pid_t = 0
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+            defer { (argv + envp).forEach { free($0) } }
+            guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp) == 0 else {
+                throw VMLabError(.failed, "cannot start vmlab")
+            }
+            var status: Int32 = 0
+            var usage = rusage()
+            while wait4(pid, &status, 0, &usage) < 0 {
+                guard errno == EINTR else { throw VMLabError(.failed, "wait4: \(errno)") }
+            }
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return (code, usage.ru_maxrss)
+        }
+        let elapsed = ContinuousClock.now - started
+        return Outcome(status: status, stdout: (try? Data(contentsOf: out)) ?? Data(),
+                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
+                       maxRSSKiB: rss, seconds: elapsed.seconds)
+    }
+
+    /// A course folder holding only the hostile lab, with the repository's images.
+    func makeCourse(in root: URL) throws -> URL {
+        let course = root.appendingPathComponent("course")
+        let fm = FileManager.default
+        try fm.createDirectory(at: course.appendingPathComponent("Labs/hostile"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: course.appendingPathComponent("Grading/hostile"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(at: course.appendingPathComponent("Images"),
+                                  withDestinationURL: IntegrationEnvironment.repository.appendingPathComponent("Images"))
+        try """
+        title: A guest that fights back
+        summary: One small guest whose root user tries to exhaust vmlab.
+        image: base
+        vms:
+          box: {memory: 256M}
+        experiments:
+          count:
+            description: counts the files in /root
+            steps:
+              - measure: {name: files, unit: files, vm: box, command: "ls /root | wc -l"}
+        artifacts:
+          out.txt: {vm: box, path: /root/out.txt}
+        """.write(to: course.appendingPathComponent("Labs/hostile/lab.yaml"), atomically: true, encoding: .utf8)
+        try """
+        lab: hostile
+        pass-mark: 1
+        checks:
+          - id: counted
+            title: the files were counted
+            points: 1
+            measurement: {experiment: count, name: files, min-count: 1}
+        """.write(to: course.appendingPathComponent("Grading/hostile/rubric.yaml"), atomically: true, encoding: .utf8)
+        return course
+    }
+
+    @Test func aHostileRootInTheGuestCannotExhaustOrConfuseVmlab() async throws {
+        let home = try IntegrationEnvironment.makeHome()
+        let scratch = home.root.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        var environment = try await IntegrationEnvironment.environment(home: home)
+        environment["VMLAB_COURSE"] = try makeCourse(in: home.root).path
+        defer {
+            _ = try? Subprocess.runBlocking([IntegrationEnvironment.vmlabBinary.path, "lab", "stop", "hostile"],
+                                            environment: environment, check: false)
+            try? FileManager.default.removeItem(at: home.root)
+        }
+        var peakKiB = 0
+        func vmlab(_ args: String...) async throws -> Outcome {
+            let outcome = try await measured(args, environment: environment, scratch: scratch)
+            peakKiB = max(peakKiB, outcome.maxRSSKiB)
+            #expect(outcome.maxRSSKiB <= Self.rssLimitKiB, "`vmlab \(args.joined(separator: " "))` peaked at \(outcome.maxRSSKiB) KiB")
+            return outcome
+        }
+        let start = try await vmlab("lab", "start", "hostile")
+        try #require(start.status == 0, "\(start.stderr)")
+
+        // 2 GB to stdout: cut at the cap in the guest, in seconds, with a warning.
+        let flood = try await vmlab("exec", "hostile", "box", "--", "sh", "-c", "head -c 2000000000 /dev/zero")
+        #expect(flood.stdout.count == GuestAgent.maxOutputBytes)
+        #expect(flood.status == 141, "the writer ends on SIGPIPE at the cap: \(flood.stderr)")
+        #expect(flood.stderr.contains("output was cut at 1 MiB"), "\(flood.stderr)")
+        #expect(flood.seconds < 60, "2 GB of output took \(flood.seconds) s")
+        let after = try await vmlab("exec", "hostile", "box", "--", "echo", "alive")
+        #expect(after.status == 0 && String(decoding: after.stdout, as: UTF8.self) == "alive\n",
+                "the agent channel survives a flood: \(after.stderr)")
+
+        // A full disk: the guest's problem, not vmlab's; a run starts from the baseline again.
+        let fill = try await vmlab("exec", "hostile", "box", "--", "sh", "-c", "dd if=/dev/zero of=/fill bs=1M; df -k / | tail -1")
+        #expect(String(decoding: fill.stdout, as: UTF8.self).contains("100%"), "\(fill.stderr)")
+        let run = try await vmlab("run", "hostile", "count")
+        #expect(run.status == 0, "a run after a full disk: \(run.stderr)")
+
+        // An artifact pointed at /dev/zero: a bounded read and an error naming it.
+        let link = try await vmlab("exec", "hostile", "box", "--", "ln", "-sf", "/dev/zero", "/root/out.txt")
+        #expect(link.status == 0, "\(link.stderr)")
+        let check = try await vmlab("check", "hostile")
+        #expect(check.status != 0)
+        #expect(check.stderr.contains("cannot collect artifact out.txt") && check.stderr.contains("larger than"),
+                "\(check.stderr)")
+        #expect(check.seconds < 90, "reading /dev/zero took \(check.seconds) s")
+
+        // The agent killed: clear errors at once, and a reset brings it back.
+        _ = try await vmlab("exec", "hostile", "box", "--", "sh", "-c", "pkill -9 qemu-ga")
+        let dead = try await vmlab("exec", "hostile", "box", "--", "true")
+        #expect(dead.status != 0 && dead.stderr.contains("not answering"), "\(dead.stderr)")
+        #expect(dead.seconds < 40, "an exec against a killed agent took \(dead.seconds) s")
+        let reset = try await vmlab("lab", "reset", "hostile")
+        #expect(reset.status == 0, "\(reset.stderr)")
+        let back = try await vmlab("exec", "hostile", "box", "--", "true")
+        #expect(back.status == 0, "the agent is back after a reset: \(back.stderr)")
+
+        let stop = try await vmlab("lab", "stop", "hostile")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(try IntegrationEnvironment.leftovers(try IntegrationEnvironment.connect(), home: home).isEmpty)
+        let instances = (try? FileManager.default.contentsOfDirectory(atPath: home.instances.path)) ?? []
+        #expect(instances.isEmpty, "disks left: \(instances)")
+        print("HostileGuestTests: vmlab's peak RSS over all commands \(peakKiB / 1024) MiB; 2 GB flood cut in "
+              + String(format: "%.1f s", flood.seconds))
+    }
+}
+}
