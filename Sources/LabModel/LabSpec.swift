@@ -37,6 +37,7 @@ public struct LabSpec: Sendable, Equatable {
     }
 
     public func vm(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
+    public func network(_ name: String) -> NetworkSpec? { networks.first { $0.name == name } }
     public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
     /// Every parameter at its default value.
@@ -141,10 +142,41 @@ public struct ArtifactSpec: Sendable, Equatable {
     }
 }
 
-/// An isolated lab network: a bridge with no forward mode and no host address.
+/// A lab network. All kinds live in the lab's network namespace; none reaches the
+/// machine's own network.
 public struct NetworkSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A bridge with no forward mode and no host address: its guests see only each other.
+        case isolated
+        /// A segment playing the outside world (a campus LAN): the bridge has an address,
+        /// which NAT networks translate their guests to, and no firewall rules of libvirt's.
+        case outside
+        /// A NAT bridge: its guests reach the named outside network, and only it, from the
+        /// outside bridge's address; nothing outside reaches in unless it answers them.
+        case nat(outside: String)
+
+        /// The word lab.yaml uses.
+        public var name: String {
+            switch self {
+            case .isolated: "isolated"
+            case .outside: "outside"
+            case .nat: "nat"
+            }
+        }
+    }
+
+    public static let kindNames = ["isolated", "nat", "outside"]
+
     public var name: String
-    public init(name: String) { self.name = name }
+    public var kind: Kind
+    /// The bridge's own address in the namespace (outside and nat networks; nil for isolated).
+    public var address: IPv4Network?
+
+    public init(name: String, kind: Kind = .isolated, address: IPv4Network? = nil) {
+        self.name = name
+        self.kind = kind
+        self.address = address
+    }
 }
 
 public struct VMSpec: Sendable, Equatable {

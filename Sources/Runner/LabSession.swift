@@ -81,12 +81,21 @@ struct LabSession: Sendable {
         for (i, nic) in vm.nics.enumerated() {
             if let address = nic.address { commands.append("ip addr replace \(address) dev eth\(i)") }
             commands.append("ip link set eth\(i) up")
+            if nic.address != nil, let route = natRoute(nic) { commands.append("ip route replace \(route) dev eth\(i)") }
         }
         guard !commands.isEmpty else { return }
         let result = try await agent.shell(commands.joined(separator: " && "), timeout: .seconds(30))
         guard result.exitCode == 0 else {
             throw VMLabError(.failed, "configuring the network of \(vm.name) failed: \(result.stderrText.suffix(300))")
         }
+    }
+
+    /// A NIC on a nat network reaches the outside network through the nat bridge, and
+    /// only it: a route to the outside subnet (`198.18.10.0/24 via 198.18.20.1`), no default.
+    func natRoute(_ nic: NICSpec) -> String? {
+        guard let net = lab.network(nic.network), case .nat(let outsideName) = net.kind,
+              let gateway = net.address, let outside = lab.network(outsideName)?.address else { return nil }
+        return "\(outside.subnet) via \(gateway.host)"
     }
 
     /// Back to the baseline snapshot on every VM, agents answering.
