@@ -31,7 +31,7 @@ struct NatNetworkTests {
           outsider: {memory: 256M, nics: [{network: campus, address: 198.18.210.10/24}]}
           insider: {memory: 256M, nics: [{network: inner, address: 198.18.220.10/24}]}
         experiments:
-          idle: {steps: [{sleep: 0}]}
+          idle: {steps: [{sleep: 0.1}]}
         """
 
     @Test func natReachesTheOutsideNetworkOnly() async throws {
@@ -102,7 +102,7 @@ struct NatNetworkTests {
         #expect(guestOff.status != 0, "the NAT guest has a route to \(Self.offNetwork): \(guestOff.output)")
 
         // The NAT guest reaches an outside guest, which sees the outside bridge's address.
-        let listen = try await guest("outsider", "setsid sh -c 'nc.openbsd -l -v -p 7000 > /tmp/got.txt 2> /tmp/peer.txt' </dev/null >/dev/null 2>&1 & sleep 0.5")
+        let listen = try await guest("outsider", "setsid sh -c 'nc.openbsd -n -l -v -p 7000 > /tmp/got.txt 2> /tmp/peer.txt' </dev/null >/dev/null 2>&1 & sleep 0.5")
         #expect(listen.status == 0, "\(listen.output)")
         let sent = try await guest("insider", "echo hello-from-inside | nc.openbsd -N -w 5 198.18.210.10 7000")
         #expect(sent.status == 0, "the NAT guest could not reach the outside guest: \(sent.output)")
