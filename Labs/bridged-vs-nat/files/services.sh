@@ -14,7 +14,7 @@ done
 sleep 0.2
 for entry in "web:$service_port" "db:3306" "admin:2222"; do
   name=${entry%%:*} port=${entry#*:}
-  echo "$name service of $(hostname) ok" > "/run/vmlab/banner-$name"
+  echo "$name service of $(cat /proc/sys/kernel/hostname) ok" > "/run/vmlab/banner-$name"
   setsid sh -c "while :; do nc.openbsd -l -N -p $port < /run/vmlab/banner-$name; done" </dev/null >/dev/null 2>&1 &
   echo $! > "/run/vmlab/svc-$name.pid"
 done
