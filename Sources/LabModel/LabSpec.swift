@@ -40,6 +40,15 @@ public struct LabSpec: Sendable, Equatable {
     public func network(_ name: String) -> NetworkSpec? { networks.first { $0.name == name } }
     public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+    /// A NIC on a nat network reaches the outside network through the nat bridge, and
+    /// only it: the route `198.18.10.0/24 via 198.18.20.1` (never a default route). nil for
+    /// a NIC on any other kind of network.
+    public func outsideRoute(for nic: NICSpec) -> String? {
+        guard let net = network(nic.network), case .nat(let outsideName) = net.kind,
+              let gateway = net.address, let outside = network(outsideName)?.address else { return nil }
+        return "\(outside.subnet) via \(gateway.host)"
+    }
+
     /// Every parameter at its default value.
     public var defaultValues: [String: String] {
         Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })

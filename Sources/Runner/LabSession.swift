@@ -58,7 +58,11 @@ struct LabSession: Sendable {
     func bootAll() async throws {
         let started = ContinuousClock.now
         try await forEachVM { vm, domain in
-            try await offPool { try domain.start() }
+            do { try await offPool { try domain.start() } } catch where "\(error)".contains("/var/lib/libvirt/dnsmasq") {
+                // A NIC on an addressed (outside, nat) network: libvirt keeps its state there.
+                throw VMLabError(.unavailable, "\(vm.name) did not start: \(error); libvirtd's host needs the folder "
+                    + "/var/lib/libvirt/dnsmasq for outside and nat networks (`sudo scripts/setup.sh` makes it)")
+            }
             try await self.afterBoot(vm)
             let fs = vm.disks.enumerated().filter { $0.element.filesystem != nil }
             for (i, disk) in fs {
@@ -81,21 +85,13 @@ struct LabSession: Sendable {
         for (i, nic) in vm.nics.enumerated() {
             if let address = nic.address { commands.append("ip addr replace \(address) dev eth\(i)") }
             commands.append("ip link set eth\(i) up")
-            if nic.address != nil, let route = natRoute(nic) { commands.append("ip route replace \(route) dev eth\(i)") }
+            if nic.address != nil, let route = lab.outsideRoute(for: nic) { commands.append("ip route replace \(route) dev eth\(i)") }
         }
         guard !commands.isEmpty else { return }
         let result = try await agent.shell(commands.joined(separator: " && "), timeout: .seconds(30))
         guard result.exitCode == 0 else {
             throw VMLabError(.failed, "configuring the network of \(vm.name) failed: \(result.stderrText.suffix(300))")
         }
-    }
-
-    /// A NIC on a nat network reaches the outside network through the nat bridge, and
-    /// only it: a route to the outside subnet (`198.18.10.0/24 via 198.18.20.1`), no default.
-    func natRoute(_ nic: NICSpec) -> String? {
-        guard let net = lab.network(nic.network), case .nat(let outsideName) = net.kind,
-              let gateway = net.address, let outside = lab.network(outsideName)?.address else { return nil }
-        return "\(outside.subnet) via \(gateway.host)"
     }
 
     /// Back to the baseline snapshot on every VM, agents answering.

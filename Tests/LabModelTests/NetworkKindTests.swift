@@ -22,6 +22,8 @@ struct NetworkKindTests {
         #expect(spec.network("campus")?.address?.subnet == "198.18.10.0/24")
         #expect(spec.network("inner")?.kind == .nat(outside: "campus"), "the only outside network is the default")
         #expect(spec.network("inner")?.address?.host == "198.18.20.1")
+        #expect(spec.outsideRoute(for: spec.vms[0].nics[0]) == "198.18.10.0/24 via 198.18.20.1")
+        #expect(spec.outsideRoute(for: spec.vms[0].nics[1]) == nil, "a guest on the outside network is on-link")
     }
 
     static let cases: [(String, String, String, String)] = [

@@ -4,9 +4,14 @@
 # The lab's own ruleset: the inner network leaves masqueraded to 198.18.10.2; from the
 # campus only answers come in, and whatever a port-forward rule translated (ct status
 # dnat). With FORWARDING=on the student's /etc/vmlab/forward.nft is loaded after it.
-#   gateway.sh on|off
+# /etc/vmlab/ports.nft defines $PUBLIC_PORT and $SERVICE_PORT for the student's ports.
+#   gateway.sh on|off PUBLIC_PORT SERVICE_PORT
 set -eu
 mkdir -p /etc/vmlab
+cat > /etc/vmlab/ports.nft <<PORTS
+define PUBLIC_PORT = $2
+define SERVICE_PORT = $3
+PORTS
 echo 1 > /proc/sys/net/ipv4/ip_forward
 nft flush ruleset
 nft -f - <<'RULES'
