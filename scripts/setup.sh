@@ -41,6 +41,10 @@ fi
 
 # libvirt's `default` network NATs to the uplink: never let it autostart.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+# libvirt keeps per-network state of networks with a host address (outside and nat lab
+# networks) here, even with dnsmasq off; the Debian package leaves it out when the
+# default network is not set up.
+mkdir -p /var/lib/libvirt/dnsmasq
 
 if ! ip netns list | grep -qw "$NETNS"; then
   say "creating network namespace $NETNS"

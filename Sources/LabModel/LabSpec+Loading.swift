@@ -193,12 +193,69 @@ private final class LabLoader {
         }
     }
 
+    /// `lan: {}` (isolated), `campus: {kind: outside, address: 198.18.10.1/24}`,
+    /// `inner: {kind: nat, address: 198.18.20.1/24, outside: campus}`.
     func readNetworks(_ top: MappingReader) {
+        var natOutsides: [(index: Int, outside: String?, reader: MappingReader)] = []
         for (name, m) in top.namedMappings("networks") {
             checkName(name, m, what: "network")
             if !networkNames.insert(name).inserted { m.failHere(m.path, "network '\(name)' is declared twice") }
-            networks.append(NetworkSpec(name: name))
+            let kindName = m.string("kind") ?? "isolated"
+            var kind = NetworkSpec.Kind.isolated
+            switch kindName {
+            case "isolated": kind = .isolated
+            case "outside": kind = .outside
+            case "nat": kind = .nat(outside: "")
+            default:
+                m.fail("kind", "unknown network kind '\(kindName)' (kinds: \(NetworkSpec.kindNames.joined(separator: ", ")))")
+            }
+            let outside = m.string("outside")
+            if outside != nil, kindName != "nat" {
+                m.fail("outside", "only a nat network names the outside network it translates to")
+            }
+            var address: IPv4Network?
+            if let text = m.string("address") {
+                if kindName == "isolated" {
+                    m.fail("address", "an isolated network has no host address (give it kind: nat or kind: outside)")
+                } else if let network = IPv4Network(text) {
+                    if !(8...30).contains(network.prefixLength) {
+                        m.fail("address", "use a prefix length from 8 to 30, got /\(network.prefixLength)")
+                    } else if network.isNetworkAddress || network.isBroadcastAddress {
+                        m.fail("address", "\(text) is the subnet's \(network.isNetworkAddress ? "network" : "broadcast") address; "
+                               + "give the bridge a host address, like \(IPv4Network.dotted(network.networkAddress + 1))/\(network.prefixLength)")
+                    } else if let other = networks.first(where: { $0.address.map(network.overlaps) ?? false }) {
+                        m.fail("address", "\(network.subnet) overlaps network \(other.name) (\(other.address!.subnet)); "
+                               + "every addressed network needs a subnet of its own")
+                    } else {
+                        address = network
+                    }
+                } else {
+                    m.fail("address", "expected the bridge's IPv4 address with its prefix length, like 198.18.10.1/24, got '\(text)'")
+                }
+            } else if kind != .isolated {
+                m.failHere(m.field("address"), "a \(kindName) network needs the bridge's own address, like 198.18.10.1/24")
+            }
+            if kindName == "nat" { natOutsides.append((networks.count, outside, m)) }
+            networks.append(NetworkSpec(name: name, kind: kind, address: address))
             m.finish()
+        }
+        // A NAT network translates towards exactly one outside network: named, or the only one.
+        let outsides = networks.filter { $0.kind == .outside }.map(\.name)
+        for (index, outside, m) in natOutsides {
+            if let outside {
+                if outsides.contains(outside) {
+                    networks[index].kind = .nat(outside: outside)
+                } else {
+                    m.fail("outside", "'\(outside)' is not an outside network "
+                           + (outsides.isEmpty ? "(declare one with kind: outside)" : "(outside networks: \(outsides.joined(separator: ", ")))"))
+                }
+            } else if outsides.count == 1 {
+                networks[index].kind = .nat(outside: outsides[0])
+            } else {
+                m.failHere(m.field(outsides.isEmpty ? "kind" : "outside"), outsides.isEmpty
+                           ? "a nat network translates towards an outside network: declare one with kind: outside"
+                           : "several outside networks (\(outsides.joined(separator: ", "))): name the one to translate to with outside:")
+            }
         }
     }
 
@@ -276,6 +333,13 @@ private final class LabLoader {
                     n.fail("address", "expected an IPv4 address with its prefix length, like 198.18.0.10/24, got '\(address)'")
                 } else if let address, let network {
                     let ip = address.split(separator: "/")[0]
+                    if let bridge = networks.first(where: { $0.name == network })?.address, let nic = IPv4Network(address) {
+                        if !bridge.contains(nic) || nic.prefixLength != bridge.prefixLength {
+                            n.fail("address", "\(address) is not on network \(network)'s subnet \(bridge.subnet)")
+                        } else if nic.address == bridge.address {
+                            n.fail("address", "\(ip) is the address of network \(network)'s bridge; give the NIC another")
+                        }
+                    }
                     let owner = "vms.\(name).nics[\(nics.count)]"
                     if let earlier = addressOwners.updateValue(owner, forKey: "\(network) \(ip)") {
                         n.fail("address", "\(ip) is already the address of \(earlier) on network \(network)")

@@ -37,8 +37,18 @@ public struct LabSpec: Sendable, Equatable {
     }
 
     public func vm(_ name: String) -> VMSpec? { vms.first { $0.name == name } }
+    public func network(_ name: String) -> NetworkSpec? { networks.first { $0.name == name } }
     public func experiment(_ name: String) -> ExperimentSpec? { experiments.first { $0.name == name } }
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+    /// A NIC on a nat network reaches the outside network through the nat bridge, and
+    /// only it: the route `198.18.10.0/24 via 198.18.20.1` (never a default route). nil for
+    /// a NIC on any other kind of network.
+    public func outsideRoute(for nic: NICSpec) -> String? {
+        guard let net = network(nic.network), case .nat(let outsideName) = net.kind,
+              let gateway = net.address, let outside = network(outsideName)?.address else { return nil }
+        return "\(outside.subnet) via \(gateway.host)"
+    }
+
     /// Every parameter at its default value.
     public var defaultValues: [String: String] {
         Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
@@ -141,10 +151,41 @@ public struct ArtifactSpec: Sendable, Equatable {
     }
 }
 
-/// An isolated lab network: a bridge with no forward mode and no host address.
+/// A lab network. All kinds live in the lab's network namespace; none reaches the
+/// machine's own network.
 public struct NetworkSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A bridge with no forward mode and no host address: its guests see only each other.
+        case isolated
+        /// A segment playing the outside world (a campus LAN): the bridge has an address,
+        /// which NAT networks translate their guests to, and no firewall rules of libvirt's.
+        case outside
+        /// A NAT bridge: its guests reach the named outside network, and only it, from the
+        /// outside bridge's address; nothing outside reaches in unless it answers them.
+        case nat(outside: String)
+
+        /// The word lab.yaml uses.
+        public var name: String {
+            switch self {
+            case .isolated: "isolated"
+            case .outside: "outside"
+            case .nat: "nat"
+            }
+        }
+    }
+
+    public static let kindNames = ["isolated", "nat", "outside"]
+
     public var name: String
-    public init(name: String) { self.name = name }
+    public var kind: Kind
+    /// The bridge's own address in the namespace (outside and nat networks; nil for isolated).
+    public var address: IPv4Network?
+
+    public init(name: String, kind: Kind = .isolated, address: IPv4Network? = nil) {
+        self.name = name
+        self.kind = kind
+        self.address = address
+    }
 }
 
 public struct VMSpec: Sendable, Equatable {

@@ -88,9 +88,7 @@ public struct LabRunner: Sendable {
         try store.record(.directory, dir.path, owner: owner)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 
-        for (index, net) in lab.networks.enumerated() {
-            let definition = NetworkDefinition(name: Naming.labNetwork(instance: instance.id, network: net.name),
-                                               bridge: Naming.bridge(instance: instance.id, index: index), owner: tag)
+        for definition in Self.networkDefinitions(lab, instance: instance.id, owner: tag) {
             try store.record(.network, definition.name, owner: owner)
             let network = try connection.defineNetwork(xml: definition.xml)
             try network.start()
@@ -120,6 +118,25 @@ public struct LabRunner: Sendable {
             try store.record(.domain, name, owner: owner)
             _ = try connection.defineDomain(xml: definition.xml)
         }
+    }
+
+    /// The lab's networks as libvirt definitions, outside networks first: a NAT network
+    /// names the outside bridge it translates to, which must exist when it starts.
+    static func networkDefinitions(_ lab: LabSpec, instance: String, owner: OwnerTag) -> [NetworkDefinition] {
+        let bridges = Dictionary(lab.networks.enumerated().map { ($1.name, Naming.bridge(instance: instance, index: $0)) },
+                                 uniquingKeysWith: { a, _ in a })
+        let definitions = lab.networks.map { net in
+            var mode = NetworkDefinition.Mode.isolated
+            switch (net.kind, net.address) {
+            case (.outside, let address?): mode = .outside(address: address)
+            case (.nat(let outside), let address?): mode = .nat(address: address, outsideBridge: bridges[outside] ?? "")
+            default: break
+            }
+            return NetworkDefinition(name: Naming.labNetwork(instance: instance, network: net.name),
+                                     bridge: bridges[net.name]!, owner: owner, mode: mode)
+        }
+        return definitions.filter { if case .outside = $0.mode { true } else { false } }
+            + definitions.filter { if case .outside = $0.mode { false } else { true } }
     }
 
     /// vda, vdb, ... for disk index 0, 1, ...

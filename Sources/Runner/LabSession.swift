@@ -58,7 +58,11 @@ struct LabSession: Sendable {
     func bootAll() async throws {
         let started = ContinuousClock.now
         try await forEachVM { vm, domain in
-            try await offPool { try domain.start() }
+            do { try await offPool { try domain.start() } } catch where "\(error)".contains("/var/lib/libvirt/dnsmasq") {
+                // A NIC on an addressed (outside, nat) network: libvirt keeps its state there.
+                throw VMLabError(.unavailable, "\(vm.name) did not start: \(error); libvirtd's host needs the folder "
+                    + "/var/lib/libvirt/dnsmasq for outside and nat networks (`sudo scripts/setup.sh` makes it)")
+            }
             try await self.afterBoot(vm)
             let fs = vm.disks.enumerated().filter { $0.element.filesystem != nil }
             for (i, disk) in fs {
@@ -81,6 +85,7 @@ struct LabSession: Sendable {
         for (i, nic) in vm.nics.enumerated() {
             if let address = nic.address { commands.append("ip addr replace \(address) dev eth\(i)") }
             commands.append("ip link set eth\(i) up")
+            if nic.address != nil, let route = lab.outsideRoute(for: nic) { commands.append("ip route replace \(route) dev eth\(i)") }
         }
         guard !commands.isEmpty else { return }
         let result = try await agent.shell(commands.joined(separator: " && "), timeout: .seconds(30))

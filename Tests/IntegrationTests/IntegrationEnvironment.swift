@@ -58,13 +58,14 @@ enum IntegrationEnvironment {
     }
 
     /// Runs the vmlab binary with a given home; returns status, stdout, stderr.
-    static func vmlab(_ args: [String], home: VMLabHome) async throws -> (status: Int32, stdout: String, stderr: String) {
+    static func vmlab(_ args: [String], home: VMLabHome, course: URL = repository) async throws -> (status: Int32, stdout: String, stderr: String) {
         guard FileManager.default.isExecutableFile(atPath: vmlabBinary.path) else {
             Issue.record("no vmlab binary at \(vmlabBinary.path); run `swift build` before `swift test` (make test does)")
             throw VMLabError(.notFound, "vmlab binary missing")
         }
-        let result = try await Subprocess.run([vmlabBinary.path] + args,
-                                                environment: try await environment(home: home), check: false)
+        var environment = try await environment(home: home)
+        environment["VMLAB_COURSE"] = course.path
+        let result = try await Subprocess.run([vmlabBinary.path] + args, environment: environment, check: false)
         return (result.status, result.stdout, result.stderr)
     }
 
@@ -83,9 +84,9 @@ enum IntegrationEnvironment {
     }
 
     /// The same, blocking: for `defer` blocks, which cannot await.
-    static func vmlabSync(_ args: [String], home: VMLabHome) {
+    static func vmlabSync(_ args: [String], home: VMLabHome, course: URL = repository) {
         _ = try? Subprocess.runBlocking([vmlabBinary.path] + args,
-                                        environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": repository.path],
+                                        environment: ["VMLAB_HOME": home.root.path, "VMLAB_COURSE": course.path],
                                         check: false)
     }
 

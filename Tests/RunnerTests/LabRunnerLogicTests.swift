@@ -40,6 +40,26 @@ struct LabNamingTests {
         #expect(LabRunner.diskTarget(3) == "vdd")
     }
 
+    /// nat translates towards the outside bridge only; outside has an address but no rules
+    /// of libvirt's; neither runs dnsmasq. Outside networks come first (a nat names its bridge).
+    @Test func natAndOutsideNetworks() throws {
+        let lab = LabSpec(name: "x", title: "T", summary: "S", image: "base", parameters: [],
+                          networks: [NetworkSpec(name: "lan"),
+                                     NetworkSpec(name: "inner", kind: .nat(outside: "campus"), address: IPv4Network("198.18.20.1/24")),
+                                     NetworkSpec(name: "campus", kind: .outside, address: IPv4Network("198.18.10.1/24"))],
+                          vms: [], setup: [], experiments: [], source: URL(fileURLWithPath: "/x/lab.yaml"))
+        let definitions = LabRunner.networkDefinitions(lab, instance: "0000abcd", owner: OwnerTag(owner: "lab:0000abcd", home: "h"))
+        #expect(definitions.map(\.name) == ["vmlab-0000abcd-campus", "vmlab-0000abcd-lan", "vmlab-0000abcd-inner"])
+        let outside = definitions[0].xml, nat = definitions[2].xml
+        #expect(outside.contains("<forward mode='open'/>") && outside.contains("<ip address='198.18.10.1' prefix='24'/>"))
+        #expect(nat.contains("<forward mode='nat' dev='vl0000abcd2'>"), "nat egress only into the outside bridge: \(nat)")
+        #expect(nat.contains("<ip address='198.18.20.1' prefix='24'/>"))
+        for xml in [outside, nat] {
+            #expect(xml.contains("<dns enable='no'/>") && !xml.contains("<dhcp"), "no dnsmasq on a lab bridge: \(xml)")
+        }
+        #expect(!definitions[1].xml.contains("<forward") && !definitions[1].xml.contains("<ip"))
+    }
+
     @Test func labNetworksAreIsolated() {
         let xml = NetworkDefinition(name: "vmlab-0000abcd-lan", bridge: "vl0000abcd0", owner: OwnerTag(owner: "lab:0000abcd", home: "h")).xml
         #expect(xml.contains("<name>vmlab-0000abcd-lan</name>"))

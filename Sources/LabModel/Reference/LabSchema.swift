@@ -65,9 +65,18 @@ public enum LabSchema {
             ],
             "networks": [
                 "type": "object",
-                "description": "Isolated lab networks (no host address, no forwarding).",
+                "description": "Lab networks, all inside the lab's network namespace: isolated (default; no host address, no forwarding), outside (a segment playing the outside world; the bridge has an address) or nat (guests reach the outside network, and only it, translated to the outside bridge's address).",
                 "propertyNames": Schema.ref("name"),
-                "additionalProperties": ["type": "object", "additionalProperties": false],
+                "additionalProperties": [
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": [
+                        "kind": ["enum": .array(NetworkSpec.kindNames.map { .string($0) }), "default": "isolated"],
+                        "address": ["type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$",
+                                    "description": "The bridge's own address with its prefix length (outside and nat networks only)."],
+                        "outside": ["type": "string", "description": "nat only: the outside network to translate to (default: the only one)."],
+                    ],
+                ],
             ],
             "vms": [
                 "type": "object",

@@ -50,7 +50,14 @@ struct LabCommand: AsyncParsableCommand {
                     + (disks.isEmpty ? "" : "; disks: " + disks.joined(separator: ", "))
                     + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", ")))
             }
-            for net in spec.networks { Output.line("network \(net.name): isolated bridge") }
+            for net in spec.networks {
+                switch net.kind {
+                case .isolated: Output.line("network \(net.name): isolated bridge")
+                case .outside: Output.line("network \(net.name): outside segment, bridge \(net.address.map { "\($0)" } ?? "")")
+                case .nat(let outside):
+                    Output.line("network \(net.name): NAT bridge \(net.address.map { "\($0)" } ?? ""), translating to \(outside) only")
+                }
+            }
             if !spec.parameters.isEmpty {
                 Output.line("")
                 Output.table(["PARAMETER", "DEFAULT", "ALLOWED", "DESCRIPTION"], spec.parameters.map { p in
