@@ -22,7 +22,7 @@ struct LabSession: Sendable {
         self.runner = runner
         var domains: [String: Domain] = [:]
         for vm in lab.vms {
-            let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
+            let name = Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name)
             guard let domain = try runner.connection.lookupDomain(named: name) else {
                 throw VMLabError(.notFound, "lab \(lab.name): VM \(vm.name) (domain \(name)) is gone from libvirt; "
                     + "stop the lab with `vmlab lab stop \(lab.name)` and start it again")

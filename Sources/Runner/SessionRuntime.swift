@@ -115,7 +115,7 @@ struct SessionVM: LabVM {
 
     func setLink(nic: Int, up: Bool) async throws {
         let domain = self.domain
-        let mac = Naming.mac(instance: session.instance.id, vm: name, nic: nic)
+        let mac = Naming.mac(instance: session.instance.slot, vm: name, nic: nic)
         try await offPool { try domain.setInterfaceLinkState(mac: mac, up: up) }
     }
 
