@@ -53,7 +53,7 @@ extension LabSession {
         try await Task {
             var stuck: [String] = []
             for name in names {
-                if try await self.ensureThawed(name) == false { stuck.append(name) }
+                if try await self.ensureThawed(name, announce: true) == false { stuck.append(name) }
             }
             if !stuck.isEmpty {
                 throw VMLabError(.failed, "\(stuck.joined(separator: ", ")) did not thaw within \(Self.thawDeadline.components.seconds) s "
@@ -64,11 +64,12 @@ extension LabSession {
 
     /// Thaws one VM; powers it off when its agent cannot thaw it in time. True when it
     /// was thawed (or is not running), false when it had to be powered off.
-    func ensureThawed(_ vm: String) async throws -> Bool {
+    /// `announce`: say so on the progress line (a VM a step froze and no step thawed).
+    func ensureThawed(_ vm: String, announce: Bool = false) async throws -> Bool {
         let domain = try self.domain(vm)
         guard try domain.isActive() else { return true }
         if try await agent(vm).ensureThawed(within: Self.thawDeadline) {
-            runner.progress("\(lab.name): \(vm) thawed")
+            if announce { runner.progress("\(lab.name): \(vm) thawed at the end of the steps") }
             return true
         }
         runner.progress("\(lab.name): \(vm) still frozen after \(Self.thawDeadline.components.seconds) s; powering it off")
