@@ -54,8 +54,10 @@ extension Domain {
         var count: Int32 = 0
         try check(virDomainBlockStatsFlags(handle, target, nil, &count, 0), "virDomainBlockStatsFlags")
         return try withTypedParameterBuffer(capacity: count) { buffer in
-            buffer.count = try check(virDomainBlockStatsFlags(handle, target, buffer.base, &buffer.count, 0),
-                                     "virDomainBlockStatsFlags")
+            // Returns 0 and sets the count it filled in.
+            var filled = buffer.count
+            try check(virDomainBlockStatsFlags(handle, target, buffer.base, &filled, 0), "virDomainBlockStatsFlags")
+            buffer.count = filled
             func value(_ name: String) throws -> UInt64 {
                 if let v = try buffer.int64(name) { return UInt64(max(0, v)) }
                 return try buffer.uint64(name) ?? 0

@@ -103,7 +103,7 @@ public struct LabRunner: Sendable {
                 let file = dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2")
                 try store.record(.file, file.path, owner: owner)
                 try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(disk.sizeBytes)"])
-                disks.append(.init(path: file.path, target: Self.diskTarget(i + 1)))
+                disks.append(.init(path: file.path, target: Self.diskTarget(i + 1), cache: disk.cache))
             }
             let nics = vm.nics.enumerated().map { i, nic in
                 DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.id, network: nic.network),

@@ -53,6 +53,12 @@ struct SessionRuntime: LabRuntime {
         try await session.restoreDisks(from: from, snapshot: snapshot, disks: disks, into: into)
     }
 
+    func dropHostCache(vm: String, disk: String) async throws {
+        _ = try session.diskTarget(try session.spec(vm), disk)
+        let file = session.runner.diskFile(session.instance.id, vm: vm, disk: disk).path
+        try await offPool { try PageCache.evict(file) }
+    }
+
     func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double {
         try await session.hostReading(reading, vm: vm, disk: disk)
     }

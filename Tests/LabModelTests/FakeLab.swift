@@ -62,6 +62,8 @@ final class FakeLab: LabRuntime, Sendable {
         log("\(from) restore \(snapshot) \(disks.joined(separator: ",")) into \(into)")
     }
 
+    func dropHostCache(vm: String, disk: String) async throws { log("\(vm) drop host cache \(disk)") }
+
     func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double {
         log("host \(reading.rawValue) \(vm ?? "-") \(disk ?? "-")")
         return 42

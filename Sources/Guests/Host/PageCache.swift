@@ -28,4 +28,15 @@ public enum PageCache {
         let resident = vector.reduce(0) { $0 + Int($1 & 1) }
         return UInt64(min(resident * page, size))
     }
+
+    /// Writes `path`'s dirty pages back, then asks the kernel to drop its pages from the
+    /// host page cache (posix_fadvise DONTNEED), so a measurement starts with nothing cached.
+    public static func evict(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VMLabError(.notFound, "cannot open \(path) to drop it from the page cache: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        _ = fdatasync(fd)
+        let status = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        guard status == 0 else { throw VMLabError(.failed, "posix_fadvise on \(path) failed: \(String(cString: strerror(status)))") }
+    }
 }

@@ -19,7 +19,7 @@ public struct HostMeasure: MeasureSource, Equatable {
         "unit": ["type": "string"],
         "host": ["enum": .array(HostReading.allCases.map { .string($0.rawValue) }), "description": "The host-side reading."],
         "vm": Schema.ref("vmRef"),
-        "disk": ["type": "string", "description": "A disk of the VM by name, or root (vda)."],
+        "disk": ["type": "string", "description": "A disk of the VM by name, or root (vda); may be ${param}."],
     ], description: "A host-side reading from a fixed list; never a host command.")
 
     public var reading: HostReading
@@ -47,7 +47,7 @@ public struct HostMeasure: MeasureSource, Equatable {
             vm = context.vm(m)
             guard vm != nil else { return nil }
         }
-        let disk = m.string("disk")
+        let disk = context.optionalText(m, "disk")
         if reading.needsDisk, disk == nil {
             m.fail("host", "\(reading.rawValue) is about one disk: add `disk: NAME` (or `disk: root`)")
             return nil
@@ -56,7 +56,7 @@ public struct HostMeasure: MeasureSource, Equatable {
             m.fail("disk", "\(reading.rawValue) is not about a disk; leave out disk (\(disk))")
             return nil
         }
-        if let disk, let vm, let spec = context.vmSpec(vm), disk != HostReading.rootDisk, !spec.disks.contains(where: { $0.name == disk }) {
+        if let disk, !disk.contains("${"), let vm, let spec = context.vmSpec(vm), disk != HostReading.rootDisk, !spec.disks.contains(where: { $0.name == disk }) {
             let known = [HostReading.rootDisk] + spec.disks.map(\.name)
             m.fail("disk", "VM \(vm) has no disk '\(disk)' (disks: \(known.joined(separator: ", ")))")
             return nil

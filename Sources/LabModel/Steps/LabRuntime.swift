@@ -22,6 +22,8 @@ public protocol LabRuntime: Sendable {
     /// Powers VM `into` off (if it runs) and copies disks of VM `from`'s disk snapshot
     /// `snapshot` over its same-named disks: its next boot sees the snapshot's data.
     func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws
+    /// Drops a VM's disk file from the host page cache (after writing its dirty pages back).
+    func dropHostCache(vm: String, disk: String) async throws
     /// One reading from the fixed list of host-side measures (never a host command).
     func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double
 }

@@ -14,6 +14,7 @@ extension Step {
         ThawStep.self,
         DiskSnapshotStep.self,
         RestoreDiskStep.self,
+        DropHostCacheStep.self,
         SetCPUStep.self,
         SetMemoryStep.self,
         LinkStep.self,
