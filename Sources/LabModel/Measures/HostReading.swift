@@ -6,10 +6,11 @@ import VMLabSupport
 public enum HostReading: String, Sendable, CaseIterable, Equatable {
     /// MiB of the VM's disk file resident in the host page cache (mincore on the file).
     case pageCache = "page-cache"
-    /// MiB the VM read from / wrote to a disk since it booted (libvirt block stats).
+    /// MiB the VM read from / wrote to a disk (libvirt block stats: counters, so a lab takes
+    /// the difference of two readings).
     case readMiB = "read-mib"
     case writeMiB = "write-mib"
-    /// Flush requests the guest sent to a disk since it booted (libvirt block stats).
+    /// Flush requests the guest sent to a disk (a counter, like the two above).
     case flushes
     /// MiB of the guest's own page cache (balloon statistics: disk caches).
     case guestDiskCaches = "guest-disk-caches"
@@ -32,9 +33,9 @@ public enum HostReading: String, Sendable, CaseIterable, Equatable {
     public var summary: String {
         switch self {
         case .pageCache: "MiB of the VM's disk file in the host page cache (mincore)"
-        case .readMiB: "MiB read from the disk since boot (block stats)"
-        case .writeMiB: "MiB written to the disk since boot (block stats)"
-        case .flushes: "flush requests the guest sent to the disk since boot (block stats)"
+        case .readMiB: "MiB read from the disk (block stats: a counter, take differences)"
+        case .writeMiB: "MiB written to the disk (block stats: a counter)"
+        case .flushes: "flush requests the guest sent to the disk (block stats: a counter)"
         case .guestDiskCaches: "MiB of the guest's page cache (balloon stats)"
         case .guestUnused: "MiB the guest leaves unused (balloon stats)"
         case .rss: "MiB resident on the host for the VM (balloon stats)"
