@@ -163,7 +163,8 @@ public struct LabRunner: Sendable {
         let dir = instanceDirectory(instance.id)
         var disks = [DomainDefinition.Disk(path: dir.appendingPathComponent("\(vm.name).qcow2").path, target: "vda")]
         for (i, disk) in vm.disks.enumerated() {
-            disks.append(.init(path: dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2").path, target: Self.diskTarget(i + 1)))
+            disks.append(.init(path: dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2").path, target: Self.diskTarget(i + 1),
+                               cache: disk.cache))
         }
         let nics = vm.nics.enumerated().map { i, nic in
             DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.slot, network: nic.network),

@@ -12,6 +12,8 @@ struct LabSession: Sendable {
     let instance: InstanceRecord
     let runner: LabRunner
     let domains: [String: Domain]
+    /// VMs frozen by steps of this session and not yet seen thawed.
+    let frozen = FrozenGuests()
 
     /// The run a step belongs to, for measurements and artifacts (nil during setup).
     typealias RunContext = (id: Int64, experiment: String, plan: RunPlan)
@@ -107,10 +109,17 @@ struct LabSession: Sendable {
     // MARK: steps
 
     /// Runs steps in order, substituting parameters; the first failing step ends the list.
+    /// Whatever happens, a VM a step froze is thawed before this returns.
     func execute(_ steps: [Step], values: [String: String], run: RunContext?) async throws {
-        for step in steps {
-            try await execute(try step.substituted(values), run: run)
+        do {
+            for step in steps {
+                try await execute(try step.substituted(values), run: run)
+            }
+        } catch {
+            try? await thawWhatWasFrozen()
+            throw error
         }
+        try await thawWhatWasFrozen()
     }
 
     /// Runs one (already substituted) step and records it as an event. Its values are
