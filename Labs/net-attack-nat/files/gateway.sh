@@ -23,15 +23,19 @@ nft flush ruleset
 # An empty connection-tracking table for every run, so that what a run counts is its own
 # (an earlier flood's entries live for up to 120 s): with no rules left, the tracking
 # modules unload, and the rules below load them again. (The image has no conntrack tool.)
+# A table that is already empty (a fresh gateway) is left as it is: reloading is slow.
 unload() {
   for holder in /sys/module/"$1"/holders/*; do
     [ -e "$holder" ] && unload "${holder##*/}"
   done
   rmmod "$1" 2>/dev/null || true
 }
-[ -d /sys/module/nf_conntrack ] && unload nf_conntrack
-if [ -d /sys/module/nf_conntrack ]; then
-  echo "gateway.sh: connection tracking is still in use; this run's counts include earlier runs' entries" >&2
+tracked=$(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0)
+if [ "$tracked" -gt 0 ]; then
+  unload nf_conntrack
+  if [ -d /sys/module/nf_conntrack ]; then
+    echo "gateway.sh: connection tracking is still in use; this run's counts include earlier runs' entries" >&2
+  fi
 fi
 nft -f - <<'RULES'
 table ip lab_nat {
