@@ -26,7 +26,7 @@ struct CourseLabAddressTests {
                 let address = try #require(IPv4Network(literal.contains("/") ? literal : literal + "/32"),
                                            "\(file.path): \(literal) is not an IPv4 address")
                 #expect(subnets.contains { $0.contains(address) },
-                        "\(file.path): \(literal) is on none of lab \(name)'s subnets (\(subnets.map(\.subnet)))")
+                        "\(file.path): \(literal) is on none of lab \(name)'s subnets (\(Set(subnets.map(\.subnet)).sorted()))")
             }
         }
     }
