@@ -131,7 +131,12 @@ public struct LabRunner: Sendable {
         for definition in Self.networkDefinitions(lab, slot: instance.slot, owner: tag) {
             try store.record(.network, definition.name, owner: instance.owner)
             let network = try connection.defineNetwork(xml: definition.xml)
-            try network.start()
+            do { try network.start() } catch where "\(error)".contains("already in use by interface") {
+                // An addressed network's subnet lives in the namespace all labs share.
+                throw VMLabError(.busy, "lab \(lab.name): network \(definition.name) cannot start, its subnet is in use by "
+                    + "another instance (a lab with outside or nat networks runs one instance at a time); stop the "
+                    + "other instance (`vmlab lab status`) and try again", cause: error)
+            }
         }
         return tag
     }
