@@ -15,6 +15,7 @@ extension Step {
         LinkStep.self,
         CopyInStep.self,
         CopyOutStep.self,
+        CopyWorkspaceStep.self,
         SleepStep.self,
         ParallelStep.self,
         MeasureStep.self,

@@ -20,6 +20,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("sweep"), help: "NAME=V1,V2,... to run once per value (repeatable: all combinations).")
     var sweeps: [String] = []
     @Option(name: .customLong("repeat"), help: "Runs per combination.") var repetitions: Int = 1
+    @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -32,7 +33,8 @@ struct Run: AsyncParsableCommand {
         let request = RunRequest(settings: try sets.map(ParameterArgument.setting), sweeps: try sweeps.map(ParameterArgument.sweep),
                                  repetitions: repetitions)
         let plans = try spec.plan(request, studentValues: instance.fixed)
-        let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans)
+        let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans,
+                                        workspace: try workspace.read(for: spec))
         let ids = Set(runs.compactMap(\.id))
         let measured = try runner.store.measurements(instance: instance.id, experiment: experiment).filter { ids.contains($0.runID) }
         Output.line(ResultsTable(spec.inDeclaredOrder(measured)).text())
