@@ -58,7 +58,7 @@ public struct KernelEvents: Sendable, Equatable {
             } else if inEvent > 0 {
                 inEvent -= 1
             }
-            if collecting, inEvent > 0 {
+            if collecting, inEvent > 0, !isRegisterDump(line) {
                 if first.count < maxTraceLines { first.append(line) }
             }
             if line.contains("---[ end trace") || line.contains("---[ end Kernel panic") {
@@ -72,6 +72,14 @@ public struct KernelEvents: Sendable, Equatable {
         var trace = first.map { displayText($0, limit: 200) }.joined(separator: "\n")
         if trace.count > maxTraceCharacters { trace = String(trace.prefix(maxTraceCharacters - 1)) + "…" }
         return KernelEvents(count: count, firstLine: displayText(header, limit: 200), trace: trace)
+    }
+
+    /// Register and code dumps (`RAX: ...`, `Code: 48 8b ...`): a student reads the header,
+    /// `RIP:` (where it happened) and the call trace, so these are left out of the trace.
+    static func isRegisterDump(_ line: String) -> Bool {
+        let first = line.prefix { $0 != " " }
+        return ["Code:", "RSP:", "RAX:", "RDX:", "RBP:", "R10:", "R13:", "FS:", "CS:", "DR0:", "DR3:", "PKRU:"]
+            .contains(String(first))
     }
 
     static func isHeader(_ line: String) -> Bool {

@@ -145,3 +145,23 @@ struct WorkspaceTests {
         #expect(ws?.files == ["vmlab.c": Data("x".utf8)])
     }
 }
+
+struct KernelTraceTrimTests {
+    @Test func registerAndCodeDumpsAreLeftOutButRIPAndTheCallTraceStay() {
+        let text = """
+            BUG: kernel NULL pointer dereference, address: 0000000000000000
+            RIP: 0010:vmlab_read+0x50/0x1d0 [vmlab]
+            Code: 84 24 88 00 00 00 48 8b 87 c8
+            RSP: 0018:ffffd1ef8068fd40 EFLAGS: 00000246
+            RAX: 0000000000000000 RBX: ffffd1ef8068fd48 RCX: 0000000000000000
+            Call Trace:
+             vfs_read+0xa5/0x310
+            ---[ end trace 0000000000000000 ]---
+            """
+        let trace = KernelEvents.find(in: Data(text.utf8)).trace ?? ""
+        #expect(trace.contains("RIP: 0010:vmlab_read"))
+        #expect(trace.contains("vfs_read"))
+        #expect(!trace.contains("Code:"))
+        #expect(!trace.contains("RAX:"))
+    }
+}
