@@ -16,6 +16,7 @@ struct Check: AsyncParsableCommand {
 
     @Argument(help: "Lab name.") var lab: String
     @Option(help: "Your answers file.") var answers: String = "answers.yaml"
+    @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -25,7 +26,8 @@ struct Check: AsyncParsableCommand {
         let instance = try global.activeInstance(lab, store: coursework.runner.store)
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.progress("no answers read (\(answers) not found)") }
-        let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance)
+        let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance,
+                                                              workspace: workspace.directory(for: spec))
         let evidence = try coursework.evidence(lab: spec, instance: instance, student: instance.student ?? "me",
                                                answers: answerValues, artifacts: artifacts)
         let report = await Grader(rubric: rubric, lab: spec).grade(evidence, replay: nil, onlyLocal: true, forStudent: true)
