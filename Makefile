@@ -15,9 +15,11 @@ test: setup
 	$(SWIFT) test
 	.build/debug/vmlab validate --junit .build/validate-junit.xml
 
-## Boot-time and provisioning benchmark (figures, ratios against raw QEMU).
+## Benchmarks (figures and ratios against baselines measured in the same run): boot and
+## provisioning against raw QEMU; lab starts from saved baselines against cold starts.
 bench: build
 	bash scripts/bench.sh
+	bash scripts/start-bench.sh
 
 setup:
 	bash scripts/setup.sh

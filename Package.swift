@@ -36,7 +36,9 @@ let package = Package(
             "VMLabSupport", "LabModel", "LabStore", "Libvirt", "Guestfs",
             .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Runner", dependencies: ["VMLabSupport", "LabModel", "LabStore", "Guests", "Libvirt"]),
+        .target(name: "Runner", dependencies: [
+            "VMLabSupport", "LabModel", "LabStore", "Guests", "Libvirt", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Results", dependencies: ["VMLabSupport", "LabModel"]),
         .target(name: "Grading", dependencies: [
             "VMLabSupport", "LabModel", "LabStore", "Guests", "Runner", "Results",

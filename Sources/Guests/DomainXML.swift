@@ -11,9 +11,12 @@ public struct DomainDefinition: Sendable, Equatable {
         public var path: String
         /// vda, vdb, ...
         public var target: String
-        public init(path: String, target: String) {
+        /// The host cache mode (`none`, `writeback`, ...), or nil for QEMU's default.
+        public var cache: String?
+        public init(path: String, target: String, cache: String? = nil) {
             self.path = path
             self.target = target
+            self.cache = cache
         }
     }
 
@@ -67,7 +70,8 @@ public struct DomainDefinition: Sendable, Equatable {
     var tree: XMLTree {
         var devices = disks.map { disk in
             XMLTree("disk", ["type": "file", "device": "disk"], children: [
-                XMLTree("driver", ["name": "qemu", "type": "qcow2", "discard": "unmap"]),
+                disk.cache.map { XMLTree("driver", ["name": "qemu", "type": "qcow2", "cache": $0, "discard": "unmap"]) }
+                    ?? XMLTree("driver", ["name": "qemu", "type": "qcow2", "discard": "unmap"]),
                 XMLTree("source", ["file": disk.path]),
                 XMLTree("target", ["dev": disk.target, "bus": "virtio"]),
             ])

@@ -5,6 +5,8 @@ import Yams
 extension LabSpec {
     /// Filesystems a lab disk can be formatted with at lab start.
     static let filesystems = ["ext2", "ext3", "ext4", "xfs", "swap"]
+    /// Host cache modes of a disk (libvirt `<driver cache=...>`).
+    public static let cacheModes = ["none", "writeback", "writethrough", "directsync", "unsafe"]
     static let maxDisks = 8
     static let maxNICs = 4
     static let maxVMNameLength = 20
@@ -340,9 +342,15 @@ private final class LabLoader {
                     d.fail("filesystem", "unknown filesystem '\(filesystem)' "
                            + "(choose \(LabSpec.filesystems.joined(separator: ", ")), or leave it out for a blank disk)")
                 }
+                let cache = d.string("cache")
+                if let cache, !LabSpec.cacheModes.contains(cache) {
+                    d.fail("cache", "unknown cache mode '\(cache)' (choose \(LabSpec.cacheModes.joined(separator: ", ")), "
+                           + "or leave it out for QEMU's default, writeback)")
+                }
                 d.finish()
                 if let diskName, let size {
-                    disks.append(DiskSpec(name: diskName, sizeBytes: size, filesystem: filesystem))
+                    disks.append(DiskSpec(name: diskName, sizeBytes: size, filesystem: filesystem,
+                                          cache: cache.flatMap { LabSpec.cacheModes.contains($0) ? $0 : nil }))
                 }
             }
 

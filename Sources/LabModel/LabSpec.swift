@@ -247,11 +247,15 @@ public struct DiskSpec: Sendable, Equatable {
     public var sizeBytes: UInt64
     /// ext4, ext3, ext2, xfs... or nil for a blank disk.
     public var filesystem: String?
+    /// The host cache mode (none, writeback, writethrough, directsync, unsafe), or nil for
+    /// QEMU's default.
+    public var cache: String?
 
-    public init(name: String, sizeBytes: UInt64, filesystem: String? = nil) {
+    public init(name: String, sizeBytes: UInt64, filesystem: String? = nil, cache: String? = nil) {
         self.name = name
         self.sizeBytes = sizeBytes
         self.filesystem = filesystem
+        self.cache = cache
     }
 }
 

@@ -29,10 +29,16 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var stoppedAt: Date?
     /// That process's full identity (`ProcessIdentity`): pid, start time and boot.
     public var process: String?
+    /// Eight hex digits in every libvirt name of the instance (domains, networks, bridges,
+    /// MACs): its own id after a cold start, or that of the instance whose saved baseline
+    /// it was restored from, since a saved guest only comes back under its own name and
+    /// UUID (see `BaselineCache`).
+    public var slot: String
 
-    package init(id: String, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
+    package init(id: String, slot: String? = nil, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
         self.process = process
         self.id = id
+        self.slot = slot ?? id
         self.lab = lab
         self.student = student
         self.imageDigest = imageDigest
@@ -179,6 +185,10 @@ extension Store {
         m.registerMigration("v3: owner process identity") { db in
             try db.alter(table: "instance") { t in t.add(column: "process", .text) }
             try db.alter(table: "run") { t in t.add(column: "process", .text) }
+        }
+        m.registerMigration("v4: name slots") { db in
+            try db.alter(table: "instance") { t in t.add(column: "slot", .text) }
+            try db.execute(sql: "UPDATE instance SET slot = id")
         }
     }
 

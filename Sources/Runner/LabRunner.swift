@@ -29,8 +29,13 @@ public struct LabRunner: Sendable {
 
     // MARK: start
 
+    /// Whether starts use saved baselines (`BaselineCache`): restore one when a free slot
+    /// matches, else start cold and save one. Off, every start boots and runs setup.
+    public var useBaselineCache = true
+
     /// Creates networks, disks and guests, boots them, gives addresses, runs the setup
-    /// steps and takes the baseline snapshot. On failure everything is removed again.
+    /// steps and takes the baseline snapshot; or, when a saved baseline matches, restores
+    /// the guests as they were after setup instead. On failure everything is removed again.
     /// `artifacts` (file name -> contents) are written to the paths the lab declares for them
     /// before the baseline snapshot: a grading replay starts from the student's files.
     /// `exclusive: false` lets a replay run beside a student's own instance of the lab.
@@ -44,23 +49,40 @@ public struct LabRunner: Sendable {
             throw VMLabError(.invalidState, "lab \(lab.name) is already started (instance \(running.id)); "
                 + "use `vmlab lab reset \(lab.name)` for a clean slate or `vmlab lab stop \(lab.name)` first")
         }
-        let instance = InstanceRecord(id: Naming.newInstanceID(), lab: lab.name, student: student,
+        let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
+        let key = useBaselineCache ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
+        // A free saved slot is picked and the instance inserted under one lock, so two
+        // starts never restore into the same names.
+        var slotsLock = key == nil ? nil : try await OwnerLock.waitAndAcquire("baselines", in: home.locks)
+        var saved = try key.flatMap { try freeBaseline($0, lab: lab) }
+        let instance = InstanceRecord(id: Naming.newInstanceID(), slot: saved?.slot, lab: lab.name, student: student,
                                       imageDigest: image.manifest.digest, fixedParameters: encodeJSON(fixedParameters),
                                       state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil)
         // Held while starting, so `gc` leaves the half-made instance to us.
         let instanceLock = try lock(instance)
         defer { withExtendedLifetime(instanceLock) {} }
         try store.insertInstance(instance)
-        progress("\(lab.name): starting instance \(instance.id) (\(lab.vms.count) VM\(lab.vms.count == 1 ? "" : "s"), \(accelerator.rawValue))")
+        slotsLock = nil
+        withExtendedLifetime(slotsLock) {}
+        progress("\(lab.name): starting instance \(instance.id) (\(lab.vms.count) VM\(lab.vms.count == 1 ? "" : "s"), "
+                 + "\(accelerator.rawValue)\(saved == nil ? "" : ", from a saved baseline"))")
         do {
-            try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator) }
-            let session = try LabSession(lab: lab, instance: instance, runner: self)
-            try await session.bootAll()
-            if !lab.setup.isEmpty {
-                progress("\(lab.name): setup (\(lab.setup.count) steps)")
-                let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
-                try await session.execute(lab.setup, values: values, run: nil)
+            var session: LabSession? = nil
+            if let entry = saved {
+                do {
+                    session = try await restoreBaseline(entry, lab: lab, instance: instance)
+                } catch where !(error is CancellationError) {
+                    progress("\(lab.name): the saved baseline did not restore (\(error)); starting cold instead")
+                    try Cleanup(store: store, connection: connection).remove(owner: instance.owner)
+                    _ = try? BaselineCache(home: home).remove(entry, store: store, except: instance.id)
+                    saved = nil
+                }
             }
+            if session == nil {
+                session = try await coldStart(lab, instance: instance, image: image, accelerator: accelerator,
+                                              values: values, key: key)
+            }
+            guard let session else { throw VMLabError(.failed, "\(lab.name): no session after the start") }
             // Workspace artifacts reach the guests through the run's workspace instead.
             for artifact in lab.artifacts where !artifact.fromWorkspace {
                 guard let data = artifacts[artifact.name] else { continue }
@@ -81,51 +103,93 @@ public struct LabRunner: Sendable {
         }
     }
 
+    /// Provisions and boots the VMs, runs setup, and saves the result as a baseline for
+    /// later starts when `key` is given (a failed save costs this start nothing).
+    private func coldStart(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
+                           values: [String: String], key: String?) async throws -> LabSession {
+        try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator) }
+        let session = try LabSession(lab: lab, instance: instance, runner: self)
+        try await session.bootAll()
+        if !lab.setup.isEmpty {
+            progress("\(lab.name): setup (\(lab.setup.count) steps)")
+            try await session.execute(lab.setup, values: values, run: nil)
+        }
+        if let key {
+            do { try await saveBaseline(session, key: key) } catch where !(error is CancellationError) {
+                progress("\(lab.name): could not save its baseline for later starts: \(error)")
+            }
+        }
+        return session
+    }
+
+    /// The instance folder and the lab's networks, each recorded first; returns the owner
+    /// tag the instance's objects carry.
+    func provisionNetworks(_ lab: LabSpec, instance: InstanceRecord) throws -> OwnerTag {
+        let tag = OwnerTag(owner: instance.owner, home: try home.identity())
+        let dir = instanceDirectory(instance.id)
+        try store.record(.directory, dir.path, owner: instance.owner)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for definition in Self.networkDefinitions(lab, slot: instance.slot, owner: tag) {
+            try store.record(.network, definition.name, owner: instance.owner)
+            let network = try connection.defineNetwork(xml: definition.xml)
+            do { try network.start() } catch where "\(error)".contains("already in use by interface") {
+                // An addressed network's subnet lives in the namespace all labs share.
+                throw VMLabError(.busy, "lab \(lab.name): network \(definition.name) cannot start, its subnet is in use by "
+                    + "another instance (a lab with outside or nat networks runs one instance at a time); stop the "
+                    + "other instance (`vmlab lab status`) and try again", cause: error)
+            }
+        }
+        return tag
+    }
+
     /// Networks, then per VM its overlay, extra disks and domain, each recorded first.
     private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator) throws {
         let owner = instance.owner
-        let tag = OwnerTag(owner: owner, home: try home.identity())
+        let tag = try provisionNetworks(lab, instance: instance)
         let dir = instanceDirectory(instance.id)
-        try store.record(.directory, dir.path, owner: owner)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-
-        for definition in Self.networkDefinitions(lab, instance: instance.id, owner: tag) {
-            try store.record(.network, definition.name, owner: owner)
-            let network = try connection.defineNetwork(xml: definition.xml)
-            try network.start()
-        }
         for vm in lab.vms {
             let root = dir.appendingPathComponent("\(vm.name).qcow2")
             try store.record(.file, root.path, owner: owner)
             try Overlay.create(root, backing: image.disk)
-            var disks = [DomainDefinition.Disk(path: root.path, target: "vda")]
-            for (i, disk) in vm.disks.enumerated() {
+            for disk in vm.disks {
                 let file = dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2")
                 try store.record(.file, file.path, owner: owner)
                 try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(disk.sizeBytes)"])
-                disks.append(.init(path: file.path, target: Self.diskTarget(i + 1)))
             }
-            let nics = vm.nics.enumerated().map { i, nic in
-                DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.id, network: nic.network),
-                                           mac: Naming.mac(instance: instance.id, vm: vm.name, nic: i))
-            }
-            let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
-            var definition = DomainDefinition(
-                name: name, accelerator: accelerator, memoryMiB: vm.memoryMiB, vcpus: vm.vcpus,
-                kernel: image.kernel.path, initrd: image.initrd.path,
-                kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
-                disks: disks, interfaces: nics, owner: tag)
-            definition.cpuset = vm.cpuset
-            definition.consoleLog = Self.consoleLog(dir, vm: vm.name).path
-            try store.record(.domain, name, owner: owner)
+            let definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
+            try store.record(.domain, definition.name, owner: owner)
             _ = try connection.defineDomain(xml: definition.xml)
         }
     }
 
+    /// The domain of one lab VM: overlay and extra disks in the instance folder, NICs on
+    /// the instance's networks, names from its slot.
+    func domainDefinition(_ lab: LabSpec, vm: VMSpec, instance: InstanceRecord, image: BuiltImage,
+                          accelerator: Accelerator, tag: OwnerTag) -> DomainDefinition {
+        let dir = instanceDirectory(instance.id)
+        var disks = [DomainDefinition.Disk(path: dir.appendingPathComponent("\(vm.name).qcow2").path, target: "vda")]
+        for (i, disk) in vm.disks.enumerated() {
+            disks.append(.init(path: dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2").path, target: Self.diskTarget(i + 1),
+                               cache: disk.cache))
+        }
+        let nics = vm.nics.enumerated().map { i, nic in
+            DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.slot, network: nic.network),
+                                       mac: Naming.mac(instance: instance.slot, vm: vm.name, nic: i))
+        }
+        var definition = DomainDefinition(
+            name: Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name), accelerator: accelerator,
+            memoryMiB: vm.memoryMiB, vcpus: vm.vcpus, kernel: image.kernel.path, initrd: image.initrd.path,
+            kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
+            disks: disks, interfaces: nics, owner: tag)
+        definition.cpuset = vm.cpuset
+        definition.consoleLog = Self.consoleLog(dir, vm: vm.name).path
+        return definition
+    }
+
     /// The lab's networks as libvirt definitions, outside networks first: a NAT network
     /// names the outside bridge it translates to, which must exist when it starts.
-    static func networkDefinitions(_ lab: LabSpec, instance: String, owner: OwnerTag) -> [NetworkDefinition] {
-        let bridges = Dictionary(lab.networks.enumerated().map { ($1.name, Naming.bridge(instance: instance, index: $0)) },
+    static func networkDefinitions(_ lab: LabSpec, slot: String, owner: OwnerTag) -> [NetworkDefinition] {
+        let bridges = Dictionary(lab.networks.enumerated().map { ($1.name, Naming.bridge(instance: slot, index: $0)) },
                                  uniquingKeysWith: { a, _ in a })
         let definitions = lab.networks.map { net in
             var mode = NetworkDefinition.Mode.isolated
@@ -134,7 +198,7 @@ public struct LabRunner: Sendable {
             case (.nat(let outside), let address?): mode = .nat(address: address, outsideBridge: bridges[outside] ?? "")
             default: break
             }
-            return NetworkDefinition(name: Naming.labNetwork(instance: instance, network: net.name),
+            return NetworkDefinition(name: Naming.labNetwork(instance: slot, network: net.name),
                                      bridge: bridges[net.name]!, owner: owner, mode: mode)
         }
         return definitions.filter { if case .outside = $0.mode { true } else { false } }
@@ -267,7 +331,7 @@ public struct LabRunner: Sendable {
         let records = try store.resources()
         let orphans = try Orphans(connection: connection, home: home).find(recorded: Set(records.map(\.name)))
         let garbage = (records + orphans).filter { !live.contains($0.owner) && claim($0.owner) }
-        guard !dryRun else { return garbage }
+        guard !dryRun else { return garbage + (try collectBaselines(dryRun: true)) }
         try cleanup.remove(garbage)
         for run in interrupted {
             let who = run.process.flatMap(ProcessIdentity.init).map { "pid \($0.pid)" } ?? "pid \(run.pid)"
@@ -278,7 +342,15 @@ public struct LabRunner: Sendable {
             }
         }
         for owner in doomed { try store.setInstanceState(String(owner.dropFirst("lab:".count)), .stopped) }
-        return garbage
+        return garbage + (try collectBaselines(dryRun: false))
+    }
+
+    /// Saved baselines of images no longer built, and the half-written ones of dead
+    /// processes, as folders to remove.
+    func collectBaselines(dryRun: Bool) throws -> [Resource] {
+        let live = Set(ImageStore(home: home).all().map(\.manifest.digest))
+        return try BaselineCache(home: home).collectGarbage(liveImages: live, store: store, dryRun: dryRun)
+            .map { Resource(kind: .directory, name: $0, owner: "baseline cache") }
     }
 
     /// Every VM of an instance back to its baseline snapshot (without waiting for agents).
@@ -293,7 +365,7 @@ public struct LabRunner: Sendable {
 extension LabRunner {
     /// The domain of one VM of a started lab, or an error naming the lab's VMs.
     public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
-        let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm)
+        let name = Naming.labDomain(lab: instance.lab, instance: instance.slot, vm: vm)
         guard let domain = try connection.lookupDomain(named: name) else {
             throw VMLabError(.notFound, "lab \(instance.lab) has no running VM '\(vm)' (domain \(name))")
         }
@@ -309,7 +381,7 @@ extension LabRunner {
     /// "missing" when the domain is gone).
     public func vmStates(of instance: InstanceRecord, lab: LabSpec) -> [(vm: String, state: String)] {
         lab.vms.map { vm in
-            let name = Naming.labDomain(lab: instance.lab, instance: instance.id, vm: vm.name)
+            let name = Naming.labDomain(lab: instance.lab, instance: instance.slot, vm: vm.name)
             return (vm.name, (try? connection.lookupDomain(named: name)?.state().label) ?? "missing")
         }
     }

@@ -14,6 +14,8 @@ struct LabSession: Sendable {
     let domains: [String: Domain]
     /// The student's workspace for `copy-workspace` steps (nil: none given).
     var workspace: Workspace?
+    /// VMs frozen by steps of this session and not yet seen thawed.
+    let frozen = FrozenGuests()
 
     /// The run a step belongs to, for measurements and artifacts (nil during setup), and
     /// where each VM's console log stood when it began.
@@ -28,7 +30,7 @@ struct LabSession: Sendable {
         self.runner = runner
         var domains: [String: Domain] = [:]
         for vm in lab.vms {
-            let name = Naming.labDomain(lab: lab.name, instance: instance.id, vm: vm.name)
+            let name = Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name)
             guard let domain = try runner.connection.lookupDomain(named: name) else {
                 throw VMLabError(.notFound, "lab \(lab.name): VM \(vm.name) (domain \(name)) is gone from libvirt; "
                     + "stop the lab with `vmlab lab stop \(lab.name)` and start it again")
@@ -113,10 +115,17 @@ struct LabSession: Sendable {
     // MARK: steps
 
     /// Runs steps in order, substituting parameters; the first failing step ends the list.
+    /// Whatever happens, a VM a step froze is thawed before this returns.
     func execute(_ steps: [Step], values: [String: String], run: RunContext?) async throws {
-        for step in steps {
-            try await execute(try step.substituted(values), run: run)
+        do {
+            for step in steps {
+                try await execute(try step.substituted(values), run: run)
+            }
+        } catch {
+            try? await thawWhatWasFrozen()
+            throw error
         }
+        try await thawWhatWasFrozen()
     }
 
     /// Runs one (already substituted) step and records it as an event. Its values are

@@ -64,6 +64,20 @@ struct SessionRuntime: LabRuntime {
         try contents.write(to: file)
         return file.path
     }
+
+    func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws {
+        try await session.restoreDisks(from: from, snapshot: snapshot, disks: disks, into: into)
+    }
+
+    func dropHostCache(vm: String, disk: String) async throws {
+        _ = try session.diskTarget(try session.spec(vm), disk)
+        let file = session.runner.diskFile(session.instance.id, vm: vm, disk: disk).path
+        try await offPool { try PageCache.evict(file) }
+    }
+
+    func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double {
+        try await session.hostReading(reading, vm: vm, disk: disk)
+    }
 }
 
 /// One VM of a running lab instance: its libvirt domain and its guest agent.
@@ -139,12 +153,28 @@ struct SessionVM: LabVM {
 
     func setLink(nic: Int, up: Bool) async throws {
         let domain = self.domain
-        let mac = Naming.mac(instance: session.instance.id, vm: name, nic: nic)
+        let mac = Naming.mac(instance: session.instance.slot, vm: name, nic: nic)
         try await offPool { try domain.setInterfaceLinkState(mac: mac, up: up) }
     }
 
     func vcpuTimeNanoseconds() async throws -> UInt64 {
         let domain = self.domain
         return try await offPool { try domain.vcpuTimeNanoseconds() }
+    }
+
+    func freezeFilesystems(hookTimeout: Duration) async throws -> Int {
+        // Noted before the freeze is sent: the end of the run thaws it if no step does.
+        session.frozen.insert(name)
+        return try await agent.freezeFilesystems(hookTimeout: hookTimeout)
+    }
+
+    func thawFilesystems() async throws -> Int {
+        let count = try await agent.thawFilesystems()
+        if try await !agent.filesystemsFrozen() { session.frozen.remove(name) }
+        return count
+    }
+
+    func snapshotDisks(_ name: String, disks: [String], quiesce: Bool, hookTimeout: Duration) async throws -> Double {
+        try await session.snapshotDisks(spec, name: name, disks: disks, quiesce: quiesce, hookTimeout: hookTimeout)
     }
 }

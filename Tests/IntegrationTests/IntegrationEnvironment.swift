@@ -94,7 +94,7 @@ enum IntegrationEnvironment {
     /// of its lab instances (their ids are in every name) and its stand-alone guests
     /// (named `it...` here). Scoped so that other vmlab users of the daemon do not count.
     static func leftovers(_ connection: Connection, home: VMLabHome) throws -> [String] {
-        let ids = try Store(home: home).instances().map(\.id)
+        let ids = try Store(home: home).instances().map(\.slot)
         let names = try connection.allDomains().map(\.name) + connection.allNetworks().map(\.name)
         return names.filter { name in
             name.hasPrefix(Naming.guestDomain("it")) || ids.contains { name.contains("-\($0)-") }

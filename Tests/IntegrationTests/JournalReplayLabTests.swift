@@ -23,7 +23,9 @@ struct JournalReplayLabTests {
             try await IntegrationEnvironment.vmlab(args, home: home)
         }
 
+        let coldClock = ContinuousClock.now
         let started = try await vmlab("lab", "start", "journal-replay")
+        let coldSeconds = (ContinuousClock.now - coldClock).seconds
         #expect(started.status == 0, "\(started.stderr)")
         defer { IntegrationEnvironment.vmlabSync(["lab", "stop", "journal-replay"], home: home) }
         let again = try await vmlab("lab", "start", "journal-replay")
@@ -77,6 +79,40 @@ struct JournalReplayLabTests {
         #expect(!FileManager.default.fileExists(atPath: home.root.appendingPathComponent("instances/\(instance.id)").path))
         // Results outlive the guests.
         #expect(try await vmlab("results", "journal-replay").stdout.contains("mount_ms"))
+        #expect(started.stderr.contains("baseline saved for later starts"), "\(started.stderr)")
+        try await restartFromTheSavedBaseline(home: home, connection: connection, first: instance, coldSeconds: coldSeconds)
+    }
+
+    /// The second start restores the baseline the first one saved: same names (its slot),
+    /// the guest as setup left it with its clock set to now, and a crash run that works;
+    /// a start beside it finds the slot taken and starts cold into a slot of its own.
+    func restartFromTheSavedBaseline(home: VMLabHome, connection: Connection, first: InstanceRecord,
+                                     coldSeconds: Double) async throws {
+        let store = try Store(home: home)
+        let clock = ContinuousClock.now
+        let restored = try await IntegrationEnvironment.vmlab(["lab", "start", "journal-replay"], home: home)
+        let warmSeconds = (ContinuousClock.now - clock).seconds
+        #expect(restored.status == 0, "\(restored.stderr)")
+        defer { IntegrationEnvironment.vmlabSync(["lab", "stop", "journal-replay"], home: home) }
+        #expect(restored.stderr.contains("restored from its saved baseline"), "\(restored.stderr)")
+        let instance = try #require(try store.activeInstances(lab: "journal-replay").first)
+        #expect(instance.slot == first.slot && instance.id != first.id)
+        let date = try await IntegrationEnvironment.vmlab(["exec", "journal-replay", "box", "--", "date", "+%s"], home: home)
+        let guestNow = Double(date.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(abs(guestNow - Date().timeIntervalSince1970) < 30, "the restored guest's clock: \(date.stdout)")
+        let run = try await IntegrationEnvironment.vmlab(["run", "journal-replay", "crash-replay", "--set", "files=100"], home: home)
+        #expect(run.status == 0, "a run on a restored lab: \(run.stderr)")
+        print(String(format: "JournalReplayLabTests: lab start cold (image build included) %.1f s, from the saved baseline %.1f s (%.2f ×)",
+                     coldSeconds, warmSeconds, warmSeconds / coldSeconds))
+
+        let listed = try await IntegrationEnvironment.vmlab(["image", "baselines"], home: home)
+        #expect(listed.stdout.contains(first.slot), "\(listed.stdout)")
+        #expect(try await IntegrationEnvironment.vmlab(["lab", "stop", "journal-replay"], home: home).status == 0)
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
+        // Removing the image removes its saved baselines.
+        let removed = try await IntegrationEnvironment.vmlab(["image", "rm", "base"], home: home)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(BaselineCache(home: home).entries().isEmpty)
     }
 }
 }

@@ -36,7 +36,7 @@ extension RealHost {
         #expect(try active.flatMap { try store.runs(instance: $0.id) }.allSatisfy { $0.status != .running },
                 "\(label): a run is still marked running")
         let leftovers = try IntegrationEnvironment.leftovers(try IntegrationEnvironment.connect(), home: home)
-        let ready = Set(active.map(\.id))
+        let ready = Set(active.map(\.slot))
         #expect(leftovers.allSatisfy { name in ready.contains { name.contains("-\($0)-") } },
                 "\(label): left in libvirt: \(leftovers)")
         let owners = Set(try store.resources().map(\.owner))

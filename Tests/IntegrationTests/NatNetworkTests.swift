@@ -65,7 +65,7 @@ struct NatNetworkTests {
 
         // libvirt: nat translates into the outside bridge only; outside has no rules of libvirt's.
         func network(_ name: String) throws -> Network {
-            try #require(try connection.allNetworks().first { $0.name == Naming.labNetwork(instance: instance.id, network: name) })
+            try #require(try connection.allNetworks().first { $0.name == Naming.labNetwork(instance: instance.slot, network: name) })
         }
         let outsideBridge = try network("campus").bridgeName(), natBridge = try network("inner").bridgeName()
         let natXML = try network("inner").xmlDescription()

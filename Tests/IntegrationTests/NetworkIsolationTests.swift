@@ -41,7 +41,7 @@ struct NetworkIsolationTests {
         let instance = try #require(try Store(home: home).activeInstances(lab: Self.lab).first)
 
         // libvirt: the lab's one network forwards nowhere and gives the host no address.
-        let networks = try connection.allNetworks().filter { $0.name == Naming.labNetwork(instance: instance.id, network: "lab") }
+        let networks = try connection.allNetworks().filter { $0.name == Naming.labNetwork(instance: instance.slot, network: "lab") }
         let network = try #require(networks.first, "the lab network of instance \(instance.id) exists")
         let xml = try network.xmlDescription()
         #expect(!xml.contains("<forward"), "a lab network must not forward: \(xml)")
@@ -56,7 +56,7 @@ struct NetworkIsolationTests {
         let ports = try await ip(["-o", "link", "show", "master", bridge]).split(separator: "\n")
             .compactMap { line in line.split(separator: ":").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } }
             .map { $0.split(separator: "@").first.map(String.init) ?? $0 }
-        let taps = try connection.allDomains().filter { $0.name.contains("-\(instance.id)-") }
+        let taps = try connection.allDomains().filter { $0.name.contains("-\(instance.slot)-") }
             .flatMap { try Self.targetDevices(try $0.xmlDescription()) }
         #expect(taps.count == 3, "three guests, one NIC each: \(taps)")
         #expect(Set(ports) == Set(taps), "bridge ports \(ports) are exactly the guests' taps \(taps): no uplink, no veth")

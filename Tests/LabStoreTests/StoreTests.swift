@@ -38,7 +38,7 @@ struct StoreTests {
             }
             #expect(failures.withLock { $0 }.isEmpty, "round \(round)")
             let store = try Store(url: url)
-            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 3)
+            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 4)
         }
     }
 
@@ -68,9 +68,27 @@ struct StoreTests {
             let reopened = try Store(url: url)
             let applied = try reopened.db.read { db in try Store.migrator.appliedMigrations(db) }
             #expect(applied == ["v1: resources and guests", "v2: lab instances, runs, events, measurements",
-                               "v3: owner process identity"])
+                               "v3: owner process identity", "v4: name slots"])
             #expect(try reopened.resources().map(\.name) == ["/x"])
         }
+    }
+
+    /// Instances recorded before name slots existed keep their names: the slot is the id.
+    @Test func instancesFromBeforeSlotsGetTheirIdAsSlot() throws {
+        let tmp = try TempDir()
+        defer { tmp.remove() }
+        let url = tmp.path("vmlab.sqlite")
+        let pool = try DatabasePool(path: url.path)
+        try Store.migrator.migrate(pool, upTo: "v3: owner process identity")
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO instance (id, lab, imageDigest, fixedParameters, state, pid, createdAt)
+                VALUES ('0a1b2c3d', 'x', 'd', '{}', 'ready', 1, '2026-12-01 00:00:00')
+                """)
+        }
+        try pool.close()
+        let store = try Store(url: url)
+        #expect(try store.instance(id: "0a1b2c3d")?.slot == "0a1b2c3d")
     }
 
     @Test func resourcesAreNewestFirst() throws {

@@ -48,7 +48,7 @@ struct LabNamingTests {
                                      NetworkSpec(name: "inner", kind: .nat(outside: "campus"), address: IPv4Network("198.18.20.1/24")),
                                      NetworkSpec(name: "campus", kind: .outside, address: IPv4Network("198.18.10.1/24"))],
                           vms: [], setup: [], experiments: [], source: URL(fileURLWithPath: "/x/lab.yaml"))
-        let definitions = LabRunner.networkDefinitions(lab, instance: "0000abcd", owner: OwnerTag(owner: "lab:0000abcd", home: "h"))
+        let definitions = LabRunner.networkDefinitions(lab, slot: "0000abcd", owner: OwnerTag(owner: "lab:0000abcd", home: "h"))
         #expect(definitions.map(\.name) == ["vmlab-0000abcd-campus", "vmlab-0000abcd-lan", "vmlab-0000abcd-inner"])
         let outside = definitions[0].xml, nat = definitions[2].xml
         #expect(outside.contains("<forward mode='open'/>") && outside.contains("<ip address='198.18.10.1' prefix='24'/>"))

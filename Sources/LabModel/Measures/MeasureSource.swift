@@ -48,6 +48,7 @@ extension MeasureStep {
         ExpressionMeasure.self,
         DurationMeasure.self,
         KernelEventsMeasure.self,
+        HostMeasure.self,
         CommandMeasure.self,
     ]
 }

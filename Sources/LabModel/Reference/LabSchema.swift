@@ -219,6 +219,10 @@ public enum LabSchema {
                 "enum": ["ext2", "ext3", "ext4", "xfs", "swap"],
                 "description": "Formatted at lab start; leave out for a blank disk.",
             ],
+            "cache": [
+                "enum": ["none", "writeback", "writethrough", "directsync", "unsafe"],
+                "description": "Host cache mode of the disk (libvirt driver cache); leave out for QEMU's default (writeback).",
+            ],
         ],
     ]
     static let nicDef: JSONValue = [

@@ -19,6 +19,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Folder holding Images/ (and Labs/, Grading/). Default: $VMLAB_COURSE, else the nearest one above the current folder.")
     var course: String?
 
+    @Flag(help: "Start labs cold: boot and run setup every time, neither restoring nor saving baselines. Also $VMLAB_BASELINES=off.")
+    var cold = false
+
     var home: VMLabHome { VMLabHome.fromEnvironment() }
 
     func store() throws -> Store { try Store(home: home) }
@@ -70,7 +73,9 @@ extension GlobalOptions {
     func courseLayout() throws -> CourseLayout { CourseLayout(root: try courseDirectory()) }
 
     func runner() throws -> LabRunner {
-        try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
+        var runner = try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
+        runner.useBaselineCache = !cold && ProcessInfo.processInfo.environment["VMLAB_BASELINES"] != "off"
+        return runner
     }
 
     /// The lab's running instance, or an error saying how to start it.

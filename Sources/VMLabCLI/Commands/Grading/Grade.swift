@@ -20,7 +20,13 @@ struct Grade: AsyncParsableCommand {
     @Option(help: "table or json.") var format: OutputFormat = .table
     @Option(help: "Write the gradebook CSV here (one row per student, a column per check).") var csv: String?
     @Option(help: "Write JUnit XML here (a test case per student and check).") var junit: String?
+    @Option(help: "Students graded at once (each replay has guests of its own); the gradebook is the same for any count.")
+    var jobs: Int = 1
     @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs \(jobs): give 1 to 64") }
+    }
 
     func run() async throws {
         let catalog = try global.catalog()
@@ -40,28 +46,15 @@ struct Grade: AsyncParsableCommand {
             replayer = { request in try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator) }
         }
 
-        var reports: [GradeReport] = []
-        for file in try submissionFiles() {
-            // A file name is the student's text: shown escaped and short, on the terminal and in cells.
-            let name = displayText(file.lastPathComponent, limit: 80)
-            do {
-                let submission = try Submission.read(file)
-                guard submission.lab == lab.name else {
-                    throw SubmissionError("it is for lab '\(displayText(submission.lab, limit: 64))', not \(lab.name)")
-                }
-                if submission.labDigest != Coursework.labDigest(lab) {
-                    Output.warn("\(name): made with a different version of Labs/\(lab.name)/lab.yaml")
-                }
-                try submission.verifyParameters(lab: lab, secret: secret)
-                Output.progress("grading \(name) (\(submission.student))")
-                let report = await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replayer)
-                if let reason = report.rejected { Output.warn("\(name) rejected: \(reason)") }
-                reports.append(report)
-            } catch {
-                let reason = oneLineReason("\(error)")
-                Output.warn("\(name) rejected: \(reason)")
-                reports.append(.rejection(student: name, lab: lab.name, possible: possible, reason: reason))
-            }
+        let files = try submissionFiles()
+        let replay = replayer
+        let started = ContinuousClock.now
+        let reports = await concurrentMap(files, jobs: jobs, finished: { _, report, done, total in
+            Output.progress("[\(done)/\(total)] \(report.student): \(String(format: "%.1f/%.1f", report.total, report.possible))"
+                + (report.rejected == nil ? "" : " (rejected)")
+                + "; \(estimatedRemaining(elapsed: ContinuousClock.now - started, done: done, total: total))")
+        }) { file in
+            await Self.grade(file, lab: lab, grader: grader, secret: secret, possible: possible, replay: replay)
         }
 
         let ids = rules.checks.map(\.id)
@@ -80,6 +73,31 @@ struct Grade: AsyncParsableCommand {
                 [r.student, String(format: "%.1f/%.1f", r.total, r.possible), String(format: "%.0f%%", r.percent)]
                     + ids.map { id in r.rejected != nil ? "rejected" : r.checks.first { $0.id == id }.map { String(format: "%.1f", $0.earned) } ?? "-" }
             })
+        }
+    }
+
+    /// One submission's report; a submission that cannot be graded is a rejection, and the batch goes on.
+    static func grade(_ file: URL, lab: LabSpec, grader: Grader, secret: Data, possible: Double,
+                      replay: (@Sendable (ReplayRequest) async throws -> ReplayOutcome)?) async -> GradeReport {
+        // A file name is the student's text: shown escaped and short, on the terminal and in cells.
+        let name = displayText(file.lastPathComponent, limit: 80)
+        do {
+            let submission = try Submission.read(file)
+            guard submission.lab == lab.name else {
+                throw SubmissionError("it is for lab '\(displayText(submission.lab, limit: 64))', not \(lab.name)")
+            }
+            if submission.labDigest != Coursework.labDigest(lab) {
+                Output.warn("\(name): made with a different version of Labs/\(lab.name)/lab.yaml")
+            }
+            try submission.verifyParameters(lab: lab, secret: secret)
+            Output.progress("grading \(name) (\(submission.student))")
+            let report = await grader.grade(Evidence(submission: submission, lab: lab, secret: secret), replay: replay)
+            if let reason = report.rejected { Output.warn("\(name) rejected: \(reason)") }
+            return report
+        } catch {
+            let reason = oneLineReason("\(error)")
+            Output.warn("\(name) rejected: \(reason)")
+            return .rejection(student: name, lab: lab.name, possible: possible, reason: reason)
         }
     }
 
@@ -109,7 +127,12 @@ struct Validate: AsyncParsableCommand {
 
     @Argument(help: "Labs to validate (default: every lab with a rubric).") var labs: [String] = []
     @Option(help: "Write JUnit XML here (a test case per lab and assertion).") var junit: String?
+    @Option(help: "Labs validated at once; the report lists them in the same order for any count.") var jobs: Int = 1
     @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard (1...16).contains(jobs) else { throw ValidationError("--jobs \(jobs): give 1 to 16") }
+    }
 
     func run() async throws {
         let coursework = try global.coursework()
@@ -122,9 +145,15 @@ struct Validate: AsyncParsableCommand {
         let global = self.global
         let validator = Validator(coursework: coursework, accelerator: try await global.accelerator(),
                                   secret: try global.courseSecret(), image: { lab in try await global.image(for: lab) })
+        let started = ContinuousClock.now
+        let perLab = await concurrentMap(names, jobs: jobs, finished: { index, labCases, done, total in
+            let failed = labCases.filter { $0.failure != nil }.count
+            Output.progress("[\(done)/\(total)] \(names[index]): \(failed == 0 ? "passed" : "\(failed) failed"); "
+                            + estimatedRemaining(elapsed: ContinuousClock.now - started, done: done, total: total))
+        }) { name in await validator.validate(name) }
         var cases: [(name: String, className: String, failure: String?, seconds: Double)] = []
-        for name in names {
-            for c in await validator.validate(name) {
+        for (name, labCases) in zip(names, perLab) {
+            for c in labCases {
                 cases.append((c.name, name, c.failure, c.seconds))
                 Output.line("\(c.failure == nil ? "[pass]" : "[FAIL]") \(name): \(c.name) (\(String(format: "%.1f", c.seconds)) s)")
                 if let failure = c.failure { Output.line("       " + failure.replacingOccurrences(of: "\n", with: "\n       ")) }

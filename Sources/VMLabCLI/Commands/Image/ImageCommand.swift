@@ -12,7 +12,7 @@ import VMLabSupport
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Build, list and remove guest images.",
-        subcommands: [Build.self, List.self, Remove.self])
+        subcommands: [Build.self, List.self, Remove.self, Baselines.self])
 
     struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -73,8 +73,50 @@ struct ImageCommand: AsyncParsableCommand {
                 throw VMLabError(.invalidState, "image \(target.manifest.name) (\(target.shortDigest)) is the base of "
                     + users.map(\.name).joined(separator: ", ") + "; remove those first with `vmlab vm rm NAME`")
             }
+            let labs = try Store(home: home).activeInstances().filter { $0.imageDigest == target.manifest.digest }
+            if !labs.isEmpty {
+                throw VMLabError(.invalidState, "image \(target.manifest.name) (\(target.shortDigest)) runs the labs "
+                    + Set(labs.map(\.lab)).sorted().joined(separator: ", ") + "; stop those first with `vmlab lab stop LAB`")
+            }
+            let cache = BaselineCache(home: home)
+            for entry in cache.entries() where entry.imageDigest == target.manifest.digest {
+                try cache.remove(entry, store: Store(home: home))
+                Output.progress("removed the saved baseline of \(entry.lab) (slot \(entry.slot))")
+            }
             try store.remove(target)
             Output.line("removed \(target.manifest.name) \(target.shortDigest)")
+        }
+    }
+
+    struct Baselines: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the saved baselines labs start from (or remove them), most recently used first.",
+            discussion: """
+                A lab's first start saves its VMs right after setup; later starts (and grading replays) \
+                restore them in seconds. `vmlab image rm` and `vmlab gc` remove those of removed images.
+                """)
+
+        @Option(help: "Only this lab's.") var lab: String?
+        @Flag(help: "Remove them (those an instance uses stay).") var remove = false
+
+        func run() async throws {
+            let home = VMLabHome.fromEnvironment()
+            let cache = BaselineCache(home: home)
+            let entries = cache.entries().filter { lab == nil || $0.lab == lab }
+            if remove {
+                let store = try Store(home: home)
+                for entry in entries {
+                    let gone = try cache.remove(entry, store: store)
+                    Output.line("\(gone ? "removed" : "kept (in use)") \(entry.lab) \(entry.slot)")
+                }
+                return
+            }
+            Output.table(["lab", "slot", "image", "MiB", "saved", "last used"], entries.map { e in
+                [e.lab, e.slot, String(e.imageDigest.prefix(12)), "\(e.bytes >> 20)", e.createdAt.formatted(.iso8601),
+                 e.lastUsed?.formatted(.iso8601) ?? "-"]
+            })
+            Output.progress("\(entries.count) saved baselines, \(entries.reduce(0) { $0 + $1.bytes } >> 20) MiB "
+                            + "(at most \(cache.maxBytes >> 30) GiB are kept)")
         }
     }
 }
