@@ -39,6 +39,8 @@ public struct DomainDefinition: Sendable, Equatable {
     public var kernelArguments: String
     public var disks: [Disk]
     public var interfaces: [Interface] = []
+    /// File the serial console is logged to (by virtlogd, which caps and rotates it), or nil.
+    public var consoleLog: String?
     /// Host CPUs the vCPUs and emulator threads are pinned to (nil: anywhere).
     public var cpuset: String?
     /// Who made the domain, kept in its metadata (see `OwnerTag`).
@@ -82,7 +84,8 @@ public struct DomainDefinition: Sendable, Equatable {
             ])
         }
         devices += [
-            XMLTree("serial", ["type": "pty"], children: [XMLTree("target", ["port": "0"])], compact: true),
+            XMLTree("serial", ["type": "pty"], children: (consoleLog.map { [XMLTree("log", ["file": $0, "append": "on"])] } ?? [])
+                    + [XMLTree("target", ["port": "0"])], compact: true),
             XMLTree("console", ["type": "pty"], children: [XMLTree("target", ["type": "serial", "port": "0"])],
                     compact: true),
             XMLTree("channel", ["type": "unix"], children: [
@@ -92,6 +95,10 @@ public struct DomainDefinition: Sendable, Equatable {
             XMLTree("rng", ["model": "virtio"], children: [
                 XMLTree("backend", ["model": "random"], text: "/dev/urandom"),
             ], compact: true),
+            // pvpanic: a guest kernel panic reaches libvirt at once, and on_crash ends the VM
+            // (shut off, reason "crashed") instead of leaving it spinning until a timeout.
+            XMLTree("panic", ["model": "isa"], children: [XMLTree("address", ["type": "isa", "iobase": "0x505"])],
+                    compact: true),
         ]
         var cpu: [XMLTree] = accelerator == .kvm ? [XMLTree("cpu", ["mode": "host-model"])] : []
         if let cpuset {

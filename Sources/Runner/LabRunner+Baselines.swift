@@ -126,6 +126,10 @@ extension LabRunner {
                 }
                 xml = xml.replacingOccurrences(of: #"<vmlab:owner\b[^>]*/>"#, with: tag.element.render(),
                                                options: .regularExpression)
+                // The console is logged in this instance's folder, not the saving one's (gone by now).
+                xml = xml.replacingOccurrences(of: #"<log file=['"][^'"]*['"]"#,
+                                               with: "<log file='\(escapeMarkup(Self.consoleLog(dir, vm: vm.name).path))'",
+                                               options: .regularExpression)
                 xml = try Self.withoutBackingChains(xml)
                 let name = Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name)
                 try self.store.record(.domain, name, owner: instance.owner)

@@ -83,7 +83,8 @@ public struct LabRunner: Sendable {
                                               values: values, key: key)
             }
             guard let session else { throw VMLabError(.failed, "\(lab.name): no session after the start") }
-            for artifact in lab.artifacts {
+            // Workspace artifacts reach the guests through the run's workspace instead.
+            for artifact in lab.artifacts where !artifact.fromWorkspace {
                 guard let data = artifacts[artifact.name] else { continue }
                 try await session.agent(artifact.vm).install(data, at: artifact.path)
             }
@@ -181,6 +182,7 @@ public struct LabRunner: Sendable {
             kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
             disks: disks, interfaces: nics, owner: tag)
         definition.cpuset = vm.cpuset
+        definition.consoleLog = Self.consoleLog(dir, vm: vm.name).path
         return definition
     }
 
@@ -201,6 +203,11 @@ public struct LabRunner: Sendable {
         }
         return definitions.filter { if case .outside = $0.mode { true } else { false } }
             + definitions.filter { if case .outside = $0.mode { false } else { true } }
+    }
+
+    /// The serial console log of a VM (written by virtlogd, which caps and rotates it).
+    static func consoleLog(_ instanceDirectory: URL, vm: String) -> URL {
+        instanceDirectory.appendingPathComponent("\(vm)-console.log")
     }
 
     /// vda, vdb, ... for disk index 0, 1, ...
@@ -257,11 +264,14 @@ public struct LabRunner: Sendable {
     /// Runs an experiment once per plan, reverting to the baseline before each run unless
     /// the experiment says otherwise. Measurements are committed as they are taken.
     /// A failed run is recorded and the next one goes on; the result lists every run.
+    /// `workspace` is the student's workspace that `copy-workspace` steps copy (nil: none).
+    /// Each run keeps every VM's console output of the run as artifact `console-VM.log`.
     public func run(_ lab: LabSpec, instance: InstanceRecord, experiment: ExperimentSpec,
-                    plans: [RunPlan]) async throws -> [RunRecord] {
+                    plans: [RunPlan], workspace: Workspace? = nil) async throws -> [RunRecord] {
         let lock = try lock(instance)
         defer { withExtendedLifetime(lock) {} }
-        let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        var session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        session.workspace = workspace
         var records: [RunRecord] = []
         for (index, plan) in plans.enumerated() {
             try Task.checkCancellation()
@@ -272,8 +282,11 @@ public struct LabRunner: Sendable {
                                          parameters: plan.parameters, repetition: plan.repetition)
             let runID = run.id!
             var failure: String?
+            let consoles = session.consoleOffsets()
+            defer { session.keepConsoles(since: consoles, run: runID) }
             do {
-                try await session.execute(experiment.steps, values: plan.parameters, run: (runID, experiment.name, plan))
+                try await session.execute(experiment.steps, values: plan.parameters,
+                                          run: (runID, experiment.name, plan, consoles))
             } catch is CancellationError {
                 // Interrupted (Ctrl-C, SIGTERM): the run is recorded as such and nothing more runs.
                 try store.finishRun(runID, error: "interrupted")

@@ -40,6 +40,22 @@ struct SessionRuntime: LabRuntime {
         return values
     }
 
+    func workspace() throws -> Workspace {
+        guard session.lab.workspace != nil else {
+            throw VMLabError(.invalidInput, "lab \(session.lab.name) declares no workspace (add `workspace:` to lab.yaml)")
+        }
+        guard let workspace = session.workspace else {
+            throw VMLabError(.invalidInput, "this step copies your workspace, but none was given; pass --workspace DIR "
+                + "(default ./\(session.lab.name)-workspace)")
+        }
+        return workspace
+    }
+
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data {
+        // During setup the whole log is the boot's output.
+        try session.consoleOutput(of: vm, since: run?.consoles[vm] ?? 0, maxBytes: maxBytes)
+    }
+
     func keepArtifact(_ name: String, _ contents: Data) throws -> String {
         if let problem = ArtifactName.problem(name) { throw VMLabError(.invalidInput, "artifact \(name): \(problem)") }
         let dir = session.runner.artifactsDirectory(session.instance.id, run: run?.id ?? 0)
@@ -74,11 +90,19 @@ struct SessionVM: LabVM {
     private var agent: GuestAgent { GuestAgent(guest: "\(session.lab.name)/\(name)", transport: LibvirtAgentTransport(domain: domain)) }
 
     func shell(_ command: String, timeout: Duration) async throws -> ExecResult {
-        try await agent.shell(command, timeout: timeout)
+        do {
+            return try await agent.shell(command, timeout: timeout)
+        } catch {
+            throw session.panicError(name) ?? error
+        }
     }
 
     func install(_ contents: Data, at path: String) async throws {
-        try await agent.install(contents, at: path)
+        do {
+            try await agent.install(contents, at: path)
+        } catch {
+            throw session.panicError(name) ?? error
+        }
     }
 
     func readFile(_ path: String) async throws -> Data {

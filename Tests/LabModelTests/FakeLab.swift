@@ -10,6 +10,10 @@ final class FakeLab: LabRuntime, Sendable {
     let replies: [String: ExecResult]
     let parameters: [String: String]
     let files: [String: Data]
+    /// The workspace `copy-workspace` sees (nil: the lab has none).
+    let workspaceFiles: [String: Data]?
+    /// Console output per VM, for kernel-events measures.
+    let consoles: [String: String]
     private let state = Mutex(State())
 
     struct State {
@@ -18,7 +22,10 @@ final class FakeLab: LabRuntime, Sendable {
         var artifacts: [String: Data] = [:]
     }
 
-    init(replies: [String: ExecResult] = [:], parameters: [String: String] = [:], files: [String: Data] = [:]) {
+    init(replies: [String: ExecResult] = [:], parameters: [String: String] = [:], files: [String: Data] = [:],
+         workspaceFiles: [String: Data]? = nil, consoles: [String: String] = [:]) {
+        self.workspaceFiles = workspaceFiles
+        self.consoles = consoles
         self.replies = replies
         self.parameters = parameters
         self.files = files
@@ -56,6 +63,15 @@ final class FakeLab: LabRuntime, Sendable {
     func keepArtifact(_ name: String, _ contents: Data) throws -> String {
         state.withLock { $0.artifacts[name] = contents }
         return "artifacts/\(name)"
+    }
+
+    func workspace() throws -> Workspace {
+        guard let workspaceFiles else { throw VMLabError(.invalidState, "no workspace") }
+        return Workspace(files: workspaceFiles)
+    }
+
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data {
+        Data((consoles[vm] ?? "").utf8.suffix(maxBytes))
     }
 
     func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws {

@@ -19,6 +19,12 @@ public protocol LabRuntime: Sendable {
     func measuredSoFar() throws -> [String: Double]
     /// Keeps a file taken from a guest among the run's artifacts; returns where it went.
     func keepArtifact(_ name: String, _ contents: Data) throws -> String
+    /// The student's workspace for this run (read from their folder, or a replay's handed-in
+    /// files); an error saying what to do when the lab or the run has none.
+    func workspace() throws -> Workspace
+    /// What a VM's serial console printed since the current run began (since boot during
+    /// setup), at most `maxBytes` of its end.
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data
     /// Powers VM `into` off (if it runs) and copies disks of VM `from`'s disk snapshot
     /// `snapshot` over its same-named disks: its next boot sees the snapshot's data.
     func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws

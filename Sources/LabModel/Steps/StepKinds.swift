@@ -20,6 +20,7 @@ extension Step {
         LinkStep.self,
         CopyInStep.self,
         CopyOutStep.self,
+        CopyWorkspaceStep.self,
         SleepStep.self,
         ParallelStep.self,
         MeasureStep.self,

@@ -89,9 +89,11 @@ struct LabCommand: AsyncParsableCommand {
             "Student id. Alone, values derive from the course secret on this machine (a course run on one machine).",
             valueName: "id"))
         var student: String?
+        @OptionGroup var workspace: WorkspaceOption
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
+            try workspace.prepare(for: try global.catalog().load(lab))
             let identity = try identity { try global.courseSecret() }
             let started = try await global.openCourse().start(lab, for: identity)
             for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
