@@ -344,6 +344,15 @@ public struct LabRunner: Sendable {
 }
 
 extension LabRunner {
+    /// The same runner (home, store, settings) working on another libvirt host: the one a
+    /// host pool placed an instance on.
+    public func on(_ other: Connection) -> LabRunner {
+        var runner = LabRunner(home: home, store: store, connection: other, progress: progress)
+        runner.bootTimeout = bootTimeout
+        runner.useBaselineCache = useBaselineCache
+        return runner
+    }
+
     /// The domain of one VM of a started lab, or an error naming the lab's VMs.
     public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
         let name = Naming.labDomain(lab: instance.lab, instance: instance.slot, vm: vm)
