@@ -54,16 +54,60 @@ extension RealHost {
         return course
     }
 
+    /// A child started with posix_spawn, its output in files, reaped with wait4. (Foundation's
+    /// Process once missed the exit of `two-hosts.sh up` here and the test hung on a zombie.)
+    struct Child {
+        let pid: pid_t
+        let out: URL, err: URL
+
+        static func start(_ argv: [String], environment: [String: String] = [:], scratch: URL) throws -> Child {
+            let tag = UUID().uuidString.prefix(8)
+            let out = scratch.appendingPathComponent("\(tag).out"), err = scratch.appendingPathComponent("\(tag).err")
+            let quoted = argv.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            let command = "exec " + quoted.joined(separator: " ") + " </dev/null >'\(out.path)' 2>'\(err.path)'"
+            let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+            var pid: pid_t = 0
+            let args: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+            defer { (args + envp).forEach { free($0) } }
+            guard posix_spawn(&pid, "/bin/sh", nil, nil, args, envp) == 0 else {
+                throw VMLabError(.failed, "cannot start \(argv.first ?? "")")
+            }
+            return Child(pid: pid, out: out, err: err)
+        }
+
+        /// The exit status once the child has ended; nil while it runs.
+        func exited() -> Int32? {
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+
+        func finish() async throws -> (status: Int32, stdout: String, stderr: String) {
+            while true {
+                if let status = exited() { return (status, stdout, stderr) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        var stdout: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
+    }
+
+    static let scratch: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-pool-it-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
     func twoHosts(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let result = try await Subprocess.run(["bash", Self.script] + args, check: false)
-        return (result.status, result.stdout, result.stderr)
+        try await Child.start(["bash", Self.script] + args, scratch: Self.scratch).finish()
     }
 
     /// What is left of the pool on this machine: namespaces, its run folder.
     func poolLeftovers() throws -> [String] {
-        let namespaces = try Subprocess.runBlocking(["ip", "netns", "list"]).stdout
-            .split(whereSeparator: \.isNewline).map { String($0.split(separator: " ").first ?? "") }
-            .filter { $0.hasPrefix("vmlabpool-") }
+        let namespaces = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [])
+            .filter { $0.hasPrefix("vmlabpool-") }.sorted()
         return namespaces + (FileManager.default.fileExists(atPath: "/run/vmlab-pool") ? ["/run/vmlab-pool"] : [])
     }
 
@@ -75,10 +119,13 @@ extension RealHost {
         var environment = try await IntegrationEnvironment.environment(home: home)
         environment["VMLAB_COURSE"] = try makeCourse(in: home.root).path
         defer {
-            let down = try? Subprocess.runBlocking(["bash", Self.script, "down"], check: false)
-            #expect(down?.status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not run")")
+            let down = try? Child.start(["bash", Self.script, "down"], scratch: Self.scratch)
+            var status: Int32?
+            while down != nil, status == nil { status = down?.exited(); usleep(100_000) }
+            #expect(status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not start")")
             #expect((try? poolLeftovers()) == [], "down leaves nothing of the pool")
             try? FileManager.default.removeItem(at: home.root)
+            try? FileManager.default.removeItem(at: Self.scratch)
         }
         try up.stdout.write(to: home.root.appendingPathComponent(HostPoolSpec.fileName), atomically: true, encoding: .utf8)
 
@@ -87,13 +134,12 @@ extension RealHost {
             ["ip", "netns", "exec", Self.clientNamespace, IntegrationEnvironment.vmlabBinary.path] + args
         }
         func vmlab(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
-            let r = try await Subprocess.run(clientArgv(args), environment: environment, check: false)
-            return (r.status, r.stdout, r.stderr)
+            try await Child.start(clientArgv(args), environment: environment, scratch: Self.scratch).finish()
         }
 
         // The image is built here: supermin fetches packages, and the hosts' link goes nowhere.
-        let image = try await Subprocess.run([IntegrationEnvironment.vmlabBinary.path, "image", "build", "base"],
-                                             environment: environment, check: false)
+        let image = try await Child.start([IntegrationEnvironment.vmlabBinary.path, "image", "build", "base"],
+                                          environment: environment, scratch: Self.scratch).finish()
         try #require(image.status == 0, "vmlab image build base: \(image.stderr)")
 
         let hosts = try await vmlab("hosts", "--format", "json")
@@ -116,38 +162,31 @@ extension RealHost {
         let rubric = URL(fileURLWithPath: environment["VMLAB_COURSE"]!).appendingPathComponent("Grading/pooled/rubric.yaml").path
 
         // The batch in the background; host b's libvirtd is killed as its second replay begins.
-        let out = home.root.appendingPathComponent("batch.out"), err = home.root.appendingPathComponent("batch.err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let batch = Process()
-        batch.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        batch.arguments = clientArgv(["grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "2", "--format", "json"])
-        batch.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        batch.standardOutput = try FileHandle(forWritingTo: out)
-        batch.standardError = try FileHandle(forWritingTo: err)
+        let batch = try Child.start(clientArgv(["grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "2",
+                                                "--format", "json"]), environment: environment, scratch: Self.scratch)
         let batchStarted = ContinuousClock.now
-        try batch.run()
         var killedAt: Duration?
-        while batch.isRunning {
+        var batchStatus: Int32?
+        while batchStatus == nil {
             try await Task.sleep(for: .milliseconds(500))
-            let log = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
-            if killedAt == nil, log.components(separatedBy: "placed on host pool-b").count - 1 >= 2 {
+            batchStatus = batch.exited()
+            let log = batch.stderr
+            if batchStatus == nil, killedAt == nil, log.components(separatedBy: "placed on host pool-b").count - 1 >= 2 {
                 try await Task.sleep(for: .seconds(1))  // inside its replay, not before it
                 let stop = try await twoHosts("stop", "b")
                 #expect(stop.status == 0, "two-hosts.sh stop b: \(stop.stderr)")
                 killedAt = ContinuousClock.now - batchStarted
             }
-            if ContinuousClock.now - batchStarted > .seconds(1200) {
-                batch.terminate()
+            if batchStatus == nil, ContinuousClock.now - batchStarted > .seconds(1200) {
+                kill(batch.pid, SIGTERM)
                 Issue.record("the batch took more than 20 minutes")
             }
         }
-        batch.waitUntilExit()
         let batchSeconds = (ContinuousClock.now - batchStarted).seconds
-        let log = try String(contentsOf: err, encoding: .utf8)
-        try #require(batch.terminationStatus == 0, "the pooled batch failed:\n\(log)")
+        let log = batch.stderr
+        try #require(batchStatus == 0, "the pooled batch failed:\n\(log)")
         #expect(killedAt != nil, "host b never got a second replay to lose:\n\(log)")
-        let pooled = try JSONDecoder().decode([GradeReport].self, from: try Data(contentsOf: out))
+        let pooled = try JSONDecoder().decode([GradeReport].self, from: Data(batch.stdout.utf8))
 
         // Every student once, each graded (no rejection, no failed replay), b's lost replay run again on a.
         #expect(pooled.map(\.student).sorted() == Self.answers.map(\.student), "\(pooled.map(\.student))")

@@ -91,6 +91,7 @@ extension GlobalOptions {
 
     func runner() throws -> LabRunner {
         var runner = try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
+        runner.host = uri
         runner.useBaselineCache = !cold && ProcessInfo.processInfo.environment["VMLAB_BASELINES"] != "off"
         return runner
     }
