@@ -134,34 +134,46 @@ end_daemon() {
   rm -f "$file"
 }
 
+# Every guest of host h destroyed through its libvirtd (which also removes their cgroups).
+# A libvirtd stopped mid-batch left its guests running: it is started again first, and
+# takes them back. Runs while the client namespace (a) still exists.
+host_guests_down() {
+  local h=$1 n dir c
+  n=$(ns "$h") dir="$POOL_RUN/$h"
+  has_ns "$n" && has_ns "$(ns a)" && [ -d "$dir" ] || return 0
+  [ -n "$(daemon_pid "$dir/libvirtd.pid" libvirtd)" ] || daemons_up "$h" || true
+  answers "$h" || return 0
+  c=$(uri "$h")
+  for d in $(in_client virsh -c "$c" list --all --name 2>/dev/null); do
+    in_client virsh -c "$c" destroy "$d" >/dev/null 2>&1 && say "host $h: destroyed $d"
+    in_client virsh -c "$c" undefine --snapshots-metadata "$d" >/dev/null 2>&1 || true
+  done
+  for net in $(in_client virsh -c "$c" net-list --all --name 2>/dev/null); do
+    in_client virsh -c "$c" net-destroy "$net" >/dev/null 2>&1 || true
+    in_client virsh -c "$c" net-undefine "$net" >/dev/null 2>&1 || true
+  done
+}
+
 host_down() {
   local h=$1 n dir
   n=$(ns "$h") dir="$POOL_RUN/$h"
-  if has_ns "$n" && [ -d "$dir" ]; then
-    # A libvirtd stopped mid-batch left its guests running: start it again so that it
-    # takes them back, then destroy them through libvirt (which also removes their cgroups).
-    [ -n "$(daemon_pid "$dir/libvirtd.pid" libvirtd)" ] || daemons_up "$h" || true
-    if answers "$h"; then
-      local c
-      c=$(uri "$h")
-      for d in $(in_client virsh -c "$c" list --all --name 2>/dev/null); do
-        in_client virsh -c "$c" destroy "$d" >/dev/null 2>&1 || true
-        in_client virsh -c "$c" undefine --snapshots-metadata "$d" >/dev/null 2>&1 || true
-      done
-      for net in $(in_client virsh -c "$c" net-list --all --name 2>/dev/null); do
-        in_client virsh -c "$c" net-destroy "$net" >/dev/null 2>&1 || true
-        in_client virsh -c "$c" net-undefine "$net" >/dev/null 2>&1 || true
-      done
-    fi
-  fi
   end_daemon "$dir/libvirtd.pid" libvirtd
   end_daemon "$dir/virtlogd.pid" virtlogd
   if has_ns "$n"; then
     # Whatever still runs in this namespace was started by its daemons (a guest whose
-    # libvirtd could not come back): end it by pid.
+    # libvirtd could not take it back): end it by pid, then remove the cgroups libvirt
+    # made for it (deepest first: libvirt nests emulator and vcpu groups inside).
     for pid in $(ip netns pids "$n"); do
       say "ending pid $pid left in namespace $n ($(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | cut -c1-60))"
+      groups=$(awk -F: '$3 ~ /\/machine\/qemu-[0-9]+-vmlab-/ {print $3}' /proc/$pid/cgroup 2>/dev/null | sort -u)
       kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for g in $groups; do
+        g=${g%%.libvirt-qemu/*}.libvirt-qemu
+        for root in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+          [ -d "$root${g#/}" ] && find "$root${g#/}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        done
+      done
     done
     ip netns del "$n"
   fi
@@ -186,6 +198,7 @@ case "${1:-}" in
     hosts_yaml
     ;;
   down)
+    for h in "${HOSTS[@]}"; do host_guests_down "$h"; done
     for h in "${HOSTS[@]}"; do host_down "$h"; done
     rmdir "$POOL_RUN" 2>/dev/null || true
     say "down: no namespace, daemon or folder of the pool left"

@@ -104,11 +104,16 @@ extension RealHost {
         try await Child.start(["bash", Self.script] + args, scratch: Self.scratch).finish()
     }
 
-    /// What is left of the pool on this machine: namespaces, its run folder.
+    /// What is left of the pool on this machine: namespaces, its run folder, the cgroups
+    /// libvirt made for this lab's guests (a guest whose libvirtd died keeps its own).
     func poolLeftovers() throws -> [String] {
-        let namespaces = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [])
-            .filter { $0.hasPrefix("vmlabpool-") }.sorted()
-        return namespaces + (FileManager.default.fileExists(atPath: "/run/vmlab-pool") ? ["/run/vmlab-pool"] : [])
+        let fm = FileManager.default
+        let namespaces = ((try? fm.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("vmlabpool-") }.sorted()
+        let cgroups = ((try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).flatMap { controller in
+            ((try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(controller)/machine")) ?? [])
+                .filter { $0.contains("-vmlab-pooled-") }.map { "/sys/fs/cgroup/\(controller)/machine/\($0)" }
+        }
+        return namespaces + cgroups + (fm.fileExists(atPath: "/run/vmlab-pool") ? ["/run/vmlab-pool"] : [])
     }
 
     @Test func aBatchGradedAcrossTwoHostsSurvivesLosingOne() async throws {
@@ -123,7 +128,9 @@ extension RealHost {
             var status: Int32?
             while down != nil, status == nil { status = down?.exited(); usleep(100_000) }
             #expect(status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not start")")
-            #expect((try? poolLeftovers()) == [], "down leaves nothing of the pool")
+            #expect((try? poolLeftovers()) == [], "down leaves nothing of the pool: \((try? poolLeftovers()) ?? [])")
+            #expect(down?.stderr.contains("destroyed vmlab-pooled-") == true,
+                    "the guest host b lost is destroyed through its libvirtd, started again: \(down?.stderr ?? "")")
             try? FileManager.default.removeItem(at: home.root)
             try? FileManager.default.removeItem(at: Self.scratch)
         }
