@@ -161,22 +161,26 @@ host_down() {
   end_daemon "$dir/virtlogd.pid" virtlogd
   if has_ns "$n"; then
     # Whatever still runs in this namespace was started by its daemons (a guest whose
-    # libvirtd could not take it back): end it by pid, then remove the cgroups libvirt
-    # made for it (deepest first: libvirt nests emulator and vcpu groups inside).
+    # libvirtd could not take it back): end it by pid.
     for pid in $(ip netns pids "$n"); do
       say "ending pid $pid left in namespace $n ($(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | cut -c1-60))"
-      groups=$(awk -F: '$3 ~ /\/machine\/qemu-[0-9]+-vmlab-/ {print $3}' /proc/$pid/cgroup 2>/dev/null | sort -u)
       kill -KILL "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      for g in $groups; do
-        g=${g%%.libvirt-qemu/*}.libvirt-qemu
-        for root in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-          [ -d "$root${g#/}" ] && find "$root${g#/}" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        done
-      done
     done
     ip netns del "$n"
   fi
+  # The cgroups libvirt made for this host's guests outlive a guest whose libvirtd was
+  # killed (or that died with it, mid-restore). Each guest it ever started has a log named
+  # after it; remove its empty groups, deepest first (libvirt nests emulator and vcpu
+  # groups). rmdir never removes a group that still holds a process.
+  for log in "$dir"/log/qemu/*.log; do
+    [ -f "$log" ] || continue
+    name=$(basename "$log" .log)
+    for g in /sys/fs/cgroup/*/machine/qemu-*-"$name".libvirt-qemu /sys/fs/cgroup/machine/qemu-*-"$name".libvirt-qemu; do
+      [ -d "$g" ] || continue
+      find "$g" -depth -type d -exec rmdir {} + 2>/dev/null || say "cgroup $g is still in use; kept"
+    done
+  done
   rm -rf "$dir"
 }
 

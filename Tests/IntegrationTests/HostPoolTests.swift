@@ -213,6 +213,9 @@ extension RealHost {
         let serialReports = try JSONDecoder().decode([GradeReport].self, from: Data(serial.stdout.utf8))
         #expect(pooled.map(\.total) == serialReports.map(\.total), "pooled \(pooled.map(\.total)), serial \(serialReports.map(\.total))")
         #expect(pooled.map(\.total) == Self.answers.map { $0.n >= 10 ? 2.0 : 0.0 })
+        let timeline = log.split(whereSeparator: \.isNewline)
+            .filter { $0.contains("placed on host") || $0.contains(" lost") || $0.hasPrefix("[") || $0.contains("placed per host") }
+        print("host pool batch:\n  " + timeline.joined(separator: "\n  "))
         print("host pool: batch \(String(format: "%.1f", batchSeconds)) s (host b killed at "
               + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB); "
               + "whole test \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")

@@ -22,6 +22,7 @@ struct Hosts: AsyncParsableCommand {
 
     @Option(help: "Seconds to wait for each host to answer.") var timeout: Int = 10
     @Option(help: "table or json.") var format: OutputFormat = .table
+    @OptionGroup var pool: PoolOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -44,7 +45,7 @@ struct Hosts: AsyncParsableCommand {
 
     func run() async throws {
         let spec: HostPoolSpec
-        if let file = global.hostPoolFile {
+        if let file = pool.file(global) {
             spec = try HostPoolSpec.load(file)
         } else {
             spec = HostPoolSpec(hosts: [HostSpec(name: "default", uri: global.uri)], source: "--connect")

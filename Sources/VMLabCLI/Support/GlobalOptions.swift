@@ -13,9 +13,6 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("connect"), help: "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system).")
     var connectURI: String?
 
-    @Option(help: "Host pool file (libvirt URIs with limits). Default: $VMLAB_HOME/hosts.yaml if it exists and --connect is not given; without one, every guest runs on the --connect host.")
-    var hosts: String?
-
     @Option(help: "Accelerator: auto (prove KVM works, else TCG), kvm or tcg. Default: $VMLAB_ACCEL, config, auto.")
     var accel: String?
 
@@ -34,20 +31,6 @@ struct GlobalOptions: ParsableArguments {
 
     func guests() throws -> GuestManager {
         try GuestManager(home: home, store: store(), uri: uri, progress: Output.reporter)
-    }
-
-    /// The pool file in use: `--hosts`, else the home's hosts.yaml unless `--connect` names
-    /// one host; nil means one host, as without a pool.
-    var hostPoolFile: URL? {
-        if let hosts, !hosts.isEmpty { return URL(fileURLWithPath: hosts) }
-        if connectURI?.isEmpty == false { return nil }
-        let file = home.root.appendingPathComponent(HostPoolSpec.fileName)
-        return FileManager.default.fileExists(atPath: file.path) ? file : nil
-    }
-
-    /// The host pool of `hostPoolFile`, or nil for one host.
-    func hostPool() throws -> HostPool? {
-        try hostPoolFile.map { HostPool(spec: try HostPoolSpec.load($0)) }
     }
 
     func acceleratorSetting() throws -> AcceleratorSetting { try AcceleratorSetting.resolve(flag: accel, home: home) }

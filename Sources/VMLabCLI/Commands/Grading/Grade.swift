@@ -22,6 +22,7 @@ struct Grade: AsyncParsableCommand {
     @Option(help: "Write JUnit XML here (a test case per student and check).") var junit: String?
     @Option(help: "Students graded at once (each replay has guests of its own); the gradebook is the same for any count.")
     var jobs: Int = 1
+    @OptionGroup var pool: PoolOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -39,7 +40,7 @@ struct Grade: AsyncParsableCommand {
         let possible = rules.checks.reduce(0) { $0 + $1.points }
 
         var replayer: (@Sendable (ReplayRequest) async throws -> ReplayOutcome)?
-        let pool = replay ? try global.hostPool() : nil
+        let pool = replay ? try self.pool.pool(global) : nil
         if replay {
             let coursework = try global.coursework()
             let image = try await global.image(for: lab)
@@ -144,6 +145,7 @@ struct Validate: AsyncParsableCommand {
     @Argument(help: "Labs to validate (default: every lab with a rubric).") var labs: [String] = []
     @Option(help: "Write JUnit XML here (a test case per lab and assertion).") var junit: String?
     @Option(help: "Labs validated at once; the report lists them in the same order for any count.") var jobs: Int = 1
+    @OptionGroup var pool: PoolOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -159,7 +161,7 @@ struct Validate: AsyncParsableCommand {
             : labs
         guard !names.isEmpty else { throw VMLabError(.notFound, "no lab with a rubric (Grading/NAME/rubric.yaml) to validate") }
         let global = self.global
-        let pool = try global.hostPool()
+        let pool = try self.pool.pool(global)
         let validator = Validator(coursework: coursework, accelerator: try await global.accelerator(),
                                   secret: try global.courseSecret(), pool: pool, image: { lab in try await global.image(for: lab) })
         let started = ContinuousClock.now
