@@ -75,6 +75,9 @@ public struct LabRunner: Sendable {
                 do {
                     session = try await restoreBaseline(entry, lab: lab, instance: instance)
                 } catch where !(error is CancellationError) {
+                    // A host that went away (libvirtd gone) says nothing against the saved
+                    // baseline: keep it, and let the caller place the start elsewhere.
+                    guard (try? connection.libvirtVersion()) != nil else { throw error }
                     progress("\(lab.name): the saved baseline did not restore (\(error)); starting cold instead")
                     try Cleanup(store: store, connection: connection).remove(owner: instance.owner)
                     _ = try? BaselineCache(home: home).remove(entry, store: store, except: instance.id)

@@ -207,6 +207,7 @@ extension RealHost {
                 "six replays and one again: a \(placedA), b \(placedB)")
 
         // Serial grading on one host (no pool: --connect), in the same home.
+        let serialStarted = ContinuousClock.now
         let serial = try await vmlab("grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "1", "--format", "json",
                                      "--connect", "qemu+tcp://198.18.1.1/system")
         try #require(serial.status == 0, "serial grading: \(serial.stderr)")
@@ -216,6 +217,8 @@ extension RealHost {
         let timeline = log.split(whereSeparator: \.isNewline)
             .filter { $0.contains("placed on host") || $0.contains(" lost") || $0.hasPrefix("[") || $0.contains("placed per host") }
         print("host pool batch:\n  " + timeline.joined(separator: "\n  "))
+        let serialSeconds = (ContinuousClock.now - serialStarted).seconds
+        print("host pool: serial grading of \(Self.answers.count) students on one host \(String(format: "%.1f", serialSeconds)) s")
         print("host pool: batch \(String(format: "%.1f", batchSeconds)) s (host b killed at "
               + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB); "
               + "whole test \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")
