@@ -18,7 +18,8 @@ PACKAGES=(
 # Guest-side tools the image recipes pull from the host's archive (supermin copies installed packages).
 GUEST_PACKAGES=(
   dash bash coreutils mount kmod util-linux e2fsprogs stress-ng procps grep sed
-  findutils mawk netcat-openbsd nmap hping3 iputils-ping
+  findutils mawk netcat-openbsd nmap hping3 iputils-ping sqlite3
+  gcc gcc-12 make libc6-dev
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -37,6 +38,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The kbuild image builds students' modules against the guest kernel (the newest in /boot,
+# which linux-image-amd64 installed): its headers must be on the host for supermin to copy.
+guest_kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1)
+if [ -n "$guest_kernel" ] && ! dpkg-query -W -f='${Status}' "linux-headers-$guest_kernel" 2>/dev/null | grep -q 'install ok installed'; then
+  say "installing linux-headers-$guest_kernel (the guest kernel's headers, for the kbuild image)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "linux-headers-$guest_kernel" >&2 \
+    || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "linux-headers-$guest_kernel" >&2; }
 fi
 
 # libvirt's `default` network NATs to the uplink: never let it autostart.

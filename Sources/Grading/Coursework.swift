@@ -48,9 +48,17 @@ public struct Coursework: Sendable {
 
     /// The lab's declared artifacts, from the guests as they are now (running or not). A
     /// file that does not exist is left out.
-    public func collectArtifacts(lab: LabSpec, instance: InstanceRecord) async throws -> [String: Data] {
+    /// Workspace artifacts come from `workspace` (read bounded and checked); without one
+    /// they are left out.
+    public func collectArtifacts(lab: LabSpec, instance: InstanceRecord, workspace: URL? = nil) async throws -> [String: Data] {
         var collected: [String: Data] = [:]
-        for artifact in lab.artifacts {
+        if let spec = lab.workspace, let workspace, lab.artifacts.contains(where: \.fromWorkspace) {
+            let files = try Workspace.read(workspace, spec: spec).files
+            for artifact in lab.artifacts {
+                if let file = artifact.workspaceFile, let data = files[file] { collected[artifact.name] = data }
+            }
+        }
+        for artifact in lab.artifacts where !artifact.fromWorkspace {
             let data: Data?
             do {
                 data = try await runner.readGuestFile(of: instance, vm: artifact.vm, path: artifact.path)
@@ -65,8 +73,8 @@ public struct Coursework: Sendable {
 
     /// A bundle of the instance's runs, measurements, answers and artifacts.
     public func submission(lab: LabSpec, instance: InstanceRecord, student: String,
-                           answers: [String: String]) async throws -> Submission {
-        let artifacts = try await collectArtifacts(lab: lab, instance: instance)
+                           answers: [String: String], workspace: URL? = nil) async throws -> Submission {
+        let artifacts = try await collectArtifacts(lab: lab, instance: instance, workspace: workspace)
         return try submission(lab: lab, instance: instance, student: student, answers: answers, artifacts: artifacts)
     }
 
@@ -94,14 +102,26 @@ public struct Coursework: Sendable {
                                               fixedParameters: fixed, artifacts: request.artifacts, exclusive: false)
         do {
             let runs = try await runner.run(lab, instance: instance, experiment: experiment,
-                                            plans: [RunPlan(parameters: request.parameters, repetition: 0)])
+                                            plans: [RunPlan(parameters: request.parameters, repetition: 0)],
+                                            workspace: lab.workspace(fromArtifacts: request.artifacts))
             let ids = Set(runs.compactMap(\.id))
             let measured = try store.measurements(instance: instance.id).filter { ids.contains($0.runID) }
+            let events = ids.sorted().flatMap { kernelEvents(instance: instance, run: $0, lab: lab) }
             try runner.stop(instance)
-            return ReplayOutcome(measurements: measured, error: runs.first?.error)
+            return ReplayOutcome(measurements: measured, error: runs.first?.error, kernelEvents: events)
         } catch {
             try? runner.stop(instance)
             throw error
+        }
+    }
+
+    /// The kernel-event traces a replay's run kept (`kernel-events-VM.txt`), by VM.
+    func kernelEvents(instance: InstanceRecord, run: Int64, lab: LabSpec) -> [String] {
+        let dir = runner.home.root.appendingPathComponent("artifacts/\(instance.id)/run-\(run)")
+        return lab.vms.compactMap { vm in
+            let file = dir.appendingPathComponent(KernelEventsMeasure.artifactName(vm: vm.name))
+            guard let text = try? BoundedFile.text(file, maxBytes: 16 << 10) else { return nil }
+            return "\(vm.name): \(text)"
         }
     }
 

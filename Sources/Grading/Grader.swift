@@ -64,7 +64,7 @@ public struct GradeReport: Codable, Sendable, Equatable {
 
 /// What a replay check asks the caller to run: the experiment in fresh guests, with these
 /// parameters and these student files applied.
-public struct ReplayRequest: Sendable, Equatable {
+public struct ReplayRequest: Sendable, Hashable {
     /// The rubric check asking, for logs.
     public var checkID: String
     public var experiment: String
@@ -85,10 +85,14 @@ public struct ReplayRequest: Sendable, Equatable {
 public struct ReplayOutcome: Sendable, Equatable {
     public var measurements: [RunMeasurement]
     public var error: String?
+    /// The first kernel oops, panic or lockup trace of each VM that had one (`VM: trace`),
+    /// shown in the feedback of the checks this replay failed.
+    public var kernelEvents: [String]
 
-    public init(measurements: [RunMeasurement], error: String? = nil) {
+    public init(measurements: [RunMeasurement], error: String? = nil, kernelEvents: [String] = []) {
         self.measurements = measurements
         self.error = error
+        self.kernelEvents = kernelEvents
     }
 }
 
@@ -123,11 +127,14 @@ public struct Grader: Sendable {
             return .rejection(student: evidence.student, lab: evidence.lab, possible: possible, reason: problem)
         }
         let context = GradingContext(evidence: evidence, lab: lab, questions: rubric.questions)
+        // Checks asking for the same replay (experiment, values and files) share one run in
+        // fresh guests: a lab may grade building, behaviour and kernel health of one replay.
+        let shared = SharedReplays()
         var results: [CheckResult] = []
         for check in checks {
             let outcome: CheckOutcome
             if case .replay(let rule) = check.kind {
-                outcome = await context.replay(rule, check: check, runner: replay)
+                outcome = await context.replay(rule, check: check, runner: replay, shared: shared)
             } else {
                 outcome = context.evaluate(check)
             }
@@ -325,7 +332,7 @@ struct GradingContext {
     }
 
     func replay(_ rule: ReplayRule, check: RubricCheck,
-                runner: ((ReplayRequest) async throws -> ReplayOutcome)?) async -> CheckOutcome {
+                runner: ((ReplayRequest) async throws -> ReplayOutcome)?, shared: SharedReplays = SharedReplays()) async -> CheckOutcome {
         guard let runner else { return .fail("needs a replay, and replays were not run", student: "checked when your work is replayed") }
         var references = self.parameters
         for (question, answer) in answers.sorted(by: { $0.key < $1.key }) {
@@ -362,12 +369,22 @@ struct GradingContext {
         let request = ReplayRequest(checkID: check.id, experiment: rule.experiment, parameters: parameters, artifacts: artifacts)
         let outcome: ReplayOutcome
         do {
-            outcome = try await runner(request)
+            if let earlier = shared.result(of: request) {
+                outcome = try earlier.get()
+            } else {
+                let result: Result<ReplayOutcome, any Error>
+                do { result = .success(try await runner(request)) } catch { result = .failure(error) }
+                shared.keep(result, of: request)
+                outcome = try result.get()
+            }
         } catch {
             return .fail("the replay failed: \(error)", student: "the replay failed")
         }
+        // The kernel's own words (an oops trace) belong in the feedback of a failed check:
+        // they are the student's code failing, and say where.
+        let kernelNote = outcome.kernelEvents.isEmpty ? "" : "\nkernel trouble in the replay:\n" + outcome.kernelEvents.joined(separator: "\n")
         if let error = outcome.error {
-            return .fail("the replay failed: \(error)", student: "the replay failed")
+            return .fail("the replay failed: \(error)" + kernelNote, student: "the replay failed" + kernelNote)
         }
         let replayVariables = Evidence.variables(measurements: outcome.measurements, parameters: parameters,
                                                  answers: answers)
@@ -375,11 +392,29 @@ struct GradingContext {
             let value = try rule.expect.evaluate(replayVariables)
             let detail = "after the replay, \(rule.expect.text) is \(value != 0 ? "true" : "false")"
                 + valuesText(rule.expect, replayVariables)
-            return value != 0 ? .pass(detail) : .fail(detail, student: "the replay did not give the expected result")
+            return value != 0 ? .pass(detail) : .fail(detail + kernelNote, student: "the replay did not give the expected result" + kernelNote)
         } catch {
-            return .fail("after the replay, \(rule.expect.text): \(error)", student: "the replay did not give the expected result")
+            return .fail("after the replay, \(rule.expect.text): \(error)" + kernelNote,
+                         student: "the replay did not give the expected result" + kernelNote)
         }
     }
+}
+
+/// One grade's replays, each distinct request run once: requests that differ only in the
+/// asking check share the outcome (or the error).
+final class SharedReplays {
+    private var done: [ReplayRequest: Result<ReplayOutcome, any Error>] = [:]
+
+    /// The request without the asking check: what decides the replay's outcome.
+    private static func key(_ request: ReplayRequest) -> ReplayRequest {
+        var key = request
+        key.checkID = ""
+        return key
+    }
+
+    func result(of request: ReplayRequest) -> Result<ReplayOutcome, any Error>? { done[Self.key(request)] }
+
+    func keep(_ result: Result<ReplayOutcome, any Error>, of request: ReplayRequest) { done[Self.key(request)] = result }
 }
 
 /// How many LF bytes `data` holds (memchr: an artifact may have megabytes of them).

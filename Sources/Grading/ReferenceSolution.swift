@@ -18,10 +18,23 @@ public struct ReferenceSolution: Sendable, Equatable {
         public var request: RunRequest
     }
 
+    /// Another submission the lab's grading must tell apart (a module that oopses): its
+    /// handed-in files are graded, replays included, and the grade must land in
+    /// `minPercent...maxPercent` with `feedback` in the teacher's feedback.
+    public struct Variant: Sendable, Equatable {
+        public var name: String
+        public var artifacts: [String: Data]
+        public var minPercent: Double
+        public var maxPercent: Double
+        /// Text the grade's details or feedback must contain (case-insensitive), if any.
+        public var feedback: String?
+    }
+
     public var runs: [Run]
     public var answers: [String: String]
     /// Artifact name -> its file, read from the solution folder.
     public var artifacts: [String: Data] = [:]
+    public var variants: [Variant] = []
 
     public static func load(_ url: URL) throws -> ReferenceSolution {
         let (reader, top) = try SpecReader.load(url)
@@ -45,8 +58,10 @@ public struct ReferenceSolution: Sendable, Equatable {
         if runs.isEmpty { top.fail("runs", "list the runs a perfect student makes") }
         var answers: [String: String] = [:]
         for (key, value) in top.stringMap("answers") { answers[key] = value }
-        var artifacts: [String: Data] = [:]
-        if let files = top.mapping("artifacts") {
+        /// `{name: file}` read from next to solution.yaml.
+        func artifactFiles(_ files: MappingReader?) -> [String: Data] {
+            guard let files else { return [:] }
+            var artifacts: [String: Data] = [:]
             for name in files.keys {
                 guard let file = files.string(name) else { continue }
                 if let problem = ArtifactName.problem(name) { files.fail(name, problem); continue }
@@ -58,9 +73,23 @@ public struct ReferenceSolution: Sendable, Equatable {
                 artifacts[name] = data
             }
             files.finish()
+            return artifacts
+        }
+        let artifacts = artifactFiles(top.mapping("artifacts"))
+        var variants: [Variant] = []
+        for item in top.mappingList("variants") {
+            let name = item.string("name", required: true) ?? ""
+            let files = artifactFiles(item.mapping("artifacts", required: true))
+            let minPercent = item.number("min-percent") ?? 0
+            let maxPercent = item.number("max-percent") ?? 100
+            if minPercent > maxPercent { item.fail("max-percent", "is below min-percent") }
+            let feedback = item.string("feedback")
+            item.finish()
+            variants.append(Variant(name: name, artifacts: files, minPercent: minPercent, maxPercent: maxPercent,
+                                    feedback: feedback))
         }
         top.finish()
         try reader.check()
-        return ReferenceSolution(runs: runs, answers: answers, artifacts: artifacts)
+        return ReferenceSolution(runs: runs, answers: answers, artifacts: artifacts, variants: variants)
     }
 }

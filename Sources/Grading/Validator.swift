@@ -97,7 +97,8 @@ public struct Validator: Sendable {
                     throw VMLabError(.invalidInput, "solution runs experiment '\(run.experiment)', which the lab lacks")
                 }
                 let plans = try lab.plan(run.request, studentValues: fixed)
-                let records = try await runner.run(lab, instance: instance, experiment: experiment, plans: plans)
+                let records = try await runner.run(lab, instance: instance, experiment: experiment, plans: plans,
+                                                   workspace: lab.workspace(fromArtifacts: solution.artifacts))
                 if let failed = records.first(where: { $0.status == .failed }) {
                     throw VMLabError(.failed, "reference run \(failed.id ?? 0) failed: \(failed.error ?? "")")
                 }
@@ -108,8 +109,14 @@ public struct Validator: Sendable {
             for (question, text) in solution.answers.sorted(by: { $0.key < $1.key }) {
                 answers[question] = try Coursework.referenceAnswer(text, variables: evidence.variables)
             }
-            let bundle = try await onHost.submission(lab: lab, instance: instance, student: Self.referenceStudent,
-                                                          answers: answers)
+            // Guest artifacts from the guests; workspace ones are the solution's files, as a
+            // student's come from their workspace folder.
+            var artifacts = try await onHost.collectArtifacts(lab: lab, instance: instance)
+            for artifact in lab.artifacts where artifact.fromWorkspace {
+                artifacts[artifact.name] = solution.artifacts[artifact.name]
+            }
+            let bundle = try onHost.submission(lab: lab, instance: instance, student: Self.referenceStudent,
+                                               answers: answers, artifacts: artifacts)
             // Through the file format and back, as an instructor would receive it.
             let decoded = try Submission.decode(try bundle.encoded())
             try decoded.verifyParameters(lab: lab, secret: secret)
@@ -130,6 +137,26 @@ public struct Validator: Sendable {
                 let missed = report.checks.filter { $0.earned < $0.points }
                     .map { "\($0.id): \($0.earned)/\($0.points) \($0.detail)" }
                 throw VMLabError(.failed, "reference scored \(report.total)/\(report.possible):\n  " + missed.joined(separator: "\n  "))
+            }
+        }
+        for variant in solution.variants {
+            _ = await step("variant \(variant.name) earns \(shortNumber(variant.minPercent))-\(shortNumber(variant.maxPercent)) %"
+                           + (variant.feedback.map { " with feedback '\($0)'" } ?? "")) {
+                let evidence = Evidence(lab: lab.name, student: Self.referenceStudent,
+                                        parameters: StudentParameters.parameters(lab: lab, student: Self.referenceStudent, secret: secret),
+                                        runs: [], measurements: [], answers: [:], artifacts: variant.artifacts)
+                let report = await grader.grade(evidence, replay: replay)
+                let summary = report.checks.map { "\($0.id): \($0.earned)/\($0.points) \($0.detail)" }.joined(separator: "\n  ")
+                guard report.percent >= variant.minPercent - 1e-9, report.percent <= variant.maxPercent + 1e-9 else {
+                    throw VMLabError(.failed, "variant \(variant.name) scored \(report.percent) %:\n  " + summary)
+                }
+                if let wanted = variant.feedback {
+                    let said = report.checks.map { "\($0.detail) \($0.feedback ?? "")" }.joined(separator: "\n")
+                    guard said.range(of: wanted, options: .caseInsensitive) != nil else {
+                        throw VMLabError(.failed, "variant \(variant.name): no feedback mentions '\(wanted)':\n  " + summary)
+                    }
+                }
+                progress("validate \(name): variant \(variant.name) scored \(report.percent) %")
             }
         }
         _ = await step("empty submission does not pass") {

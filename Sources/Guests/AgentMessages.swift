@@ -191,3 +191,27 @@ struct FileReadChunk: Decodable, Sendable {
 struct FileWritten: Decodable, Sendable {
     let count: Int
 }
+
+// MARK: Filesystem freeze
+
+/// guest-fsfreeze-freeze: runs the guest's fsfreeze hooks ("freeze"), then freezes every
+/// mounted filesystem; returns how many were frozen.
+struct GuestFsfreezeFreeze: AgentRequest {
+    typealias Reply = Int64
+    static let command = "guest-fsfreeze-freeze"
+    static let hasArguments = false
+}
+
+/// guest-fsfreeze-thaw: thaws every frozen filesystem, then runs the hooks ("thaw").
+struct GuestFsfreezeThaw: AgentRequest {
+    typealias Reply = Int64
+    static let command = "guest-fsfreeze-thaw"
+    static let hasArguments = false
+}
+
+/// guest-fsfreeze-status: "thawed" or "frozen".
+struct GuestFsfreezeStatus: AgentRequest {
+    typealias Reply = String
+    static let command = "guest-fsfreeze-status"
+    static let hasArguments = false
+}

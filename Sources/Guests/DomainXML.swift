@@ -11,9 +11,12 @@ public struct DomainDefinition: Sendable, Equatable {
         public var path: String
         /// vda, vdb, ...
         public var target: String
-        public init(path: String, target: String) {
+        /// The host cache mode (`none`, `writeback`, ...), or nil for QEMU's default.
+        public var cache: String?
+        public init(path: String, target: String, cache: String? = nil) {
             self.path = path
             self.target = target
+            self.cache = cache
         }
     }
 
@@ -36,6 +39,8 @@ public struct DomainDefinition: Sendable, Equatable {
     public var kernelArguments: String
     public var disks: [Disk]
     public var interfaces: [Interface] = []
+    /// File the serial console is logged to (by virtlogd, which caps and rotates it), or nil.
+    public var consoleLog: String?
     /// Host CPUs the vCPUs and emulator threads are pinned to (nil: anywhere).
     public var cpuset: String?
     /// Who made the domain, kept in its metadata (see `OwnerTag`).
@@ -65,7 +70,8 @@ public struct DomainDefinition: Sendable, Equatable {
     var tree: XMLTree {
         var devices = disks.map { disk in
             XMLTree("disk", ["type": "file", "device": "disk"], children: [
-                XMLTree("driver", ["name": "qemu", "type": "qcow2", "discard": "unmap"]),
+                disk.cache.map { XMLTree("driver", ["name": "qemu", "type": "qcow2", "cache": $0, "discard": "unmap"]) }
+                    ?? XMLTree("driver", ["name": "qemu", "type": "qcow2", "discard": "unmap"]),
                 XMLTree("source", ["file": disk.path]),
                 XMLTree("target", ["dev": disk.target, "bus": "virtio"]),
             ])
@@ -78,7 +84,8 @@ public struct DomainDefinition: Sendable, Equatable {
             ])
         }
         devices += [
-            XMLTree("serial", ["type": "pty"], children: [XMLTree("target", ["port": "0"])], compact: true),
+            XMLTree("serial", ["type": "pty"], children: (consoleLog.map { [XMLTree("log", ["file": $0, "append": "on"])] } ?? [])
+                    + [XMLTree("target", ["port": "0"])], compact: true),
             XMLTree("console", ["type": "pty"], children: [XMLTree("target", ["type": "serial", "port": "0"])],
                     compact: true),
             XMLTree("channel", ["type": "unix"], children: [
@@ -88,6 +95,10 @@ public struct DomainDefinition: Sendable, Equatable {
             XMLTree("rng", ["model": "virtio"], children: [
                 XMLTree("backend", ["model": "random"], text: "/dev/urandom"),
             ], compact: true),
+            // pvpanic: a guest kernel panic reaches libvirt at once, and on_crash ends the VM
+            // (shut off, reason "crashed") instead of leaving it spinning until a timeout.
+            XMLTree("panic", ["model": "isa"], children: [XMLTree("address", ["type": "isa", "iobase": "0x505"])],
+                    compact: true),
         ]
         var cpu: [XMLTree] = accelerator == .kvm ? [XMLTree("cpu", ["mode": "host-model"])] : []
         if let cpuset {

@@ -7,6 +7,7 @@ public struct ImageRecipe: Sendable, Equatable {
     public var name: String
     public var description: String
     /// Debian packages, taken from the host's archive by supermin (dependencies follow).
+    /// `${kernel-release}` stands for the guest kernel's release (see `packages(kernelRelease:)`).
     public var packages: [String]
     /// The guest's /init script, relative to the recipe's folder.
     public var initScript: String
@@ -35,6 +36,12 @@ public struct ImageRecipe: Sendable, Equatable {
         }
         let packages = top.stringList("packages")
         if packages.isEmpty { top.fail("packages", "list at least one Debian package") }
+        for package in packages {
+            let bare = package.replacingOccurrences(of: Self.kernelReleaseReference, with: "")
+            if bare.contains("$") || bare.contains(" ") {
+                top.fail("packages", "'\(package)' is not a package name (the only reference allowed is \(kernelReleaseReference))")
+            }
+        }
         for required in ["dash", "mount", "qemu-guest-agent"] where !packages.isEmpty && !packages.contains(required) {
             top.fail("packages", "must include '\(required)' (the guest's /init and agent need it)")
         }
@@ -73,6 +80,15 @@ public struct ImageRecipe: Sendable, Equatable {
         top.finish()
         try reader.check()
         return recipe
+    }
+
+    /// How a package name refers to the release of the kernel the guests boot
+    /// (`linux-headers-${kernel-release}`): the headers must match the guest kernel exactly.
+    public static let kernelReleaseReference = "${kernel-release}"
+
+    /// The package names with `${kernel-release}` replaced by `kernelRelease`.
+    public func packages(kernelRelease: String) -> [String] {
+        packages.map { $0.replacingOccurrences(of: Self.kernelReleaseReference, with: kernelRelease) }
     }
 
     /// The files the recipe pulls in, as guest path -> host file, /init included.

@@ -31,6 +31,30 @@ public struct LabFolder: Sendable {
         return file
     }
 
+    /// The folder `relativePath` names, inside the lab folder.
+    public func directory(_ relativePath: String) throws(VMLabError) -> URL {
+        let root = labDirectory.resolvingSymlinksInPath().standardizedFileURL.path
+        let dir = labDirectory.appendingPathComponent(relativePath).resolvingSymlinksInPath().standardizedFileURL
+        guard !relativePath.hasPrefix("/"), dir.path.hasPrefix(root + "/") else {
+            throw VMLabError(.invalidInput, "'\(relativePath)' is not a folder inside the lab folder \(root)")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw VMLabError(.notFound, "folder \(dir.path) does not exist (paths are relative to the lab folder)")
+        }
+        return dir
+    }
+
+    /// The regular files directly in a folder of the lab (name -> contents): a workspace's starter files.
+    public func files(in relativePath: String) throws -> [String: Data] {
+        let dir = try directory(relativePath)
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where !name.hasPrefix(".") {
+            files[name] = try read(relativePath + "/" + name)
+        }
+        return files
+    }
+
     /// Reads a file of the folder, at most `maxFileBytes`.
     public func read(_ relativePath: String) throws(VMLabError) -> Data {
         let url = try file(relativePath)

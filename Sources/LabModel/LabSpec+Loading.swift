@@ -5,6 +5,8 @@ import Yams
 extension LabSpec {
     /// Filesystems a lab disk can be formatted with at lab start.
     static let filesystems = ["ext2", "ext3", "ext4", "xfs", "swap"]
+    /// Host cache modes of a disk (libvirt `<driver cache=...>`).
+    public static let cacheModes = ["none", "writeback", "writethrough", "directsync", "unsafe"]
     static let maxDisks = 8
     static let maxNICs = 4
     static let maxVMNameLength = 20
@@ -95,20 +97,50 @@ private final class LabLoader {
                                   defaults: defaults, vms: vms)
         let setup = context.steps(top.list("setup") ?? [], path: "setup")
         let experiments = readExperiments(top, context)
-        let artifacts = readArtifacts(top)
+        let workspace = readWorkspace(top)
+        let artifacts = readArtifacts(top, workspace: workspace)
         top.finish()
         return LabSpec(name: name, title: title, summary: summary, image: image, parameters: parameters,
                        networks: networks, vms: vms, setup: setup, experiments: experiments, source: source,
-                       artifacts: artifacts)
+                       artifacts: artifacts, workspace: workspace)
     }
 
     // MARK: Sections
 
-    /// `artifacts: {ruleset.nft: {vm: victim, path: /etc/vmlab/ruleset.nft}}`.
-    func readArtifacts(_ top: MappingReader) -> [ArtifactSpec] {
+    /// `workspace: {starter: files/starter, max-files: 64, max-bytes: 1M}`.
+    func readWorkspace(_ top: MappingReader) -> WorkspaceSpec? {
+        guard let m = top.mapping("workspace") else { return nil }
+        defer { m.finish() }
+        var spec = WorkspaceSpec()
+        if let starter = m.string("starter") {
+            do {
+                _ = try LabFolder(labDirectory: labDirectory).directory(starter)
+                spec.starter = starter
+            } catch {
+                m.fail("starter", error.message)
+            }
+        }
+        spec.maxFiles = m.int("max-files", range: 1...1000) ?? WorkspaceSpec.defaultMaxFiles
+        if let bytes = m.size("max-bytes") {
+            if bytes < 1 || bytes > 64 << 20 { m.fail("max-bytes", "give a size from 1 byte to 64M") }
+            spec.maxBytes = Int(min(bytes, 64 << 20))
+        }
+        return spec
+    }
+
+    /// `artifacts: {ruleset.nft: {vm: victim, path: /etc/vmlab/ruleset.nft}}` or
+    /// `{hello.c: {workspace: hello.c}}` (a file of the student's workspace).
+    func readArtifacts(_ top: MappingReader, workspace: WorkspaceSpec?) -> [ArtifactSpec] {
         var artifacts: [ArtifactSpec] = []
         for (name, m) in top.namedMappings("artifacts") {
             if let problem = ArtifactName.problem(name) { m.failHere(m.path, problem) }
+            if let file = m.string("workspace") {
+                if workspace == nil { m.fail("workspace", "the lab declares no workspace; add `workspace: {}`") }
+                if let problem = ArtifactName.problem(file) { m.fail("workspace", problem) }
+                artifacts.append(ArtifactSpec(name: name, workspaceFile: file))
+                m.finish()
+                continue
+            }
             let vm = m.string("vm", required: true) ?? ""
             if !vm.isEmpty, !vmNames.contains(vm) {
                 m.fail("vm", "no VM '\(vm)' (VMs: \(vms.map(\.name).joined(separator: ", ")))")
@@ -310,9 +342,15 @@ private final class LabLoader {
                     d.fail("filesystem", "unknown filesystem '\(filesystem)' "
                            + "(choose \(LabSpec.filesystems.joined(separator: ", ")), or leave it out for a blank disk)")
                 }
+                let cache = d.string("cache")
+                if let cache, !LabSpec.cacheModes.contains(cache) {
+                    d.fail("cache", "unknown cache mode '\(cache)' (choose \(LabSpec.cacheModes.joined(separator: ", ")), "
+                           + "or leave it out for QEMU's default, writeback)")
+                }
                 d.finish()
                 if let diskName, let size {
-                    disks.append(DiskSpec(name: diskName, sizeBytes: size, filesystem: filesystem))
+                    disks.append(DiskSpec(name: diskName, sizeBytes: size, filesystem: filesystem,
+                                          cache: cache.flatMap { LabSpec.cacheModes.contains($0) ? $0 : nil }))
                 }
             }
 

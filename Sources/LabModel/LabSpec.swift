@@ -15,15 +15,19 @@ public struct LabSpec: Sendable, Equatable {
     /// Steps run once after boot and addressing, before the baseline snapshot.
     public var setup: [Step]
     public var experiments: [ExperimentSpec]
-    /// Files a student hands in from the guests (a ruleset, a config); grading replays apply them.
+    /// Files a student hands in from the guests (a ruleset, a config) or from the workspace
+    /// (a module's source); grading replays apply them.
     public var artifacts: [ArtifactSpec]
+    /// The host folder the student edits, if the lab has one (`--workspace DIR`).
+    public var workspace: WorkspaceSpec?
     /// Where the lab was read from (Labs/NAME/lab.yaml).
     public var source: URL
 
     public init(name: String, title: String, summary: String, image: String, parameters: [ParameterSpec],
                 networks: [NetworkSpec], vms: [VMSpec], setup: [Step], experiments: [ExperimentSpec], source: URL,
-                artifacts: [ArtifactSpec] = []) {
+                artifacts: [ArtifactSpec] = [], workspace: WorkspaceSpec? = nil) {
         self.artifacts = artifacts
+        self.workspace = workspace
         self.name = name
         self.title = title
         self.summary = summary
@@ -136,18 +140,45 @@ public struct ParameterSpec: Sendable, Equatable {
     }
 }
 
-/// A file in a guest that a submission carries and a grading replay puts back.
+/// A file that a submission carries and a grading replay puts back: from a guest (`vm`,
+/// `path`) or from the student's workspace (`workspaceFile`).
 public struct ArtifactSpec: Sendable, Equatable {
     /// File name in the bundle (no slashes).
     public var name: String
+    /// The guest it is taken from (empty for a workspace artifact).
     public var vm: String
-    /// Absolute path in the guest.
+    /// Absolute path in the guest (empty for a workspace artifact).
     public var path: String
+    /// The workspace file it is taken from; a replay's workspace is made of these.
+    public var workspaceFile: String?
 
     public init(name: String, vm: String, path: String) {
         self.name = name
         self.vm = vm
         self.path = path
+    }
+
+    public init(name: String, workspaceFile: String) {
+        self.name = name
+        self.vm = ""
+        self.path = ""
+        self.workspaceFile = workspaceFile
+    }
+
+    /// Whether it comes from the workspace rather than a guest.
+    public var fromWorkspace: Bool { workspaceFile != nil }
+}
+
+extension LabSpec {
+    /// A replay's or reference solution's workspace: the handed-in workspace artifacts under
+    /// their workspace file names. Nil when the lab has no workspace.
+    public func workspace(fromArtifacts artifacts: [String: Data]) -> Workspace? {
+        guard workspace != nil else { return nil }
+        var files: [String: Data] = [:]
+        for artifact in self.artifacts {
+            if let file = artifact.workspaceFile, let data = artifacts[artifact.name] { files[file] = data }
+        }
+        return Workspace(files: files)
     }
 }
 
@@ -216,11 +247,15 @@ public struct DiskSpec: Sendable, Equatable {
     public var sizeBytes: UInt64
     /// ext4, ext3, ext2, xfs... or nil for a blank disk.
     public var filesystem: String?
+    /// The host cache mode (none, writeback, writethrough, directsync, unsafe), or nil for
+    /// QEMU's default.
+    public var cache: String?
 
-    public init(name: String, sizeBytes: UInt64, filesystem: String? = nil) {
+    public init(name: String, sizeBytes: UInt64, filesystem: String? = nil, cache: String? = nil) {
         self.name = name
         self.sizeBytes = sizeBytes
         self.filesystem = filesystem
+        self.cache = cache
     }
 }
 

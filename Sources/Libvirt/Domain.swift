@@ -35,6 +35,16 @@ public final class Domain: @unchecked Sendable {
         return DomainState(rawValue: state)
     }
 
+    /// Whether the guest crashed: a kernel panic reported through pvpanic left the domain
+    /// crashed, or shut it off for that reason (`on_crash` destroy).
+    public func hasCrashed() throws -> Bool {
+        var state: Int32 = 0
+        var reason: Int32 = 0
+        try check(virDomainGetState(handle, &state, &reason, 0), "virDomainGetState")
+        return state == Int32(VIR_DOMAIN_CRASHED.rawValue)
+            || (state == Int32(VIR_DOMAIN_SHUTOFF.rawValue) && reason == Int32(VIR_DOMAIN_SHUTOFF_CRASHED.rawValue))
+    }
+
     /// Whether the domain is running (or paused): it has a live process.
     public func isActive() throws -> Bool {
         try check(virDomainIsActive(handle), "virDomainIsActive") == 1

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Guests
 import LabModel
 import LabStore
@@ -87,6 +90,18 @@ extension LabRunner {
 
     // MARK: restore
 
+    /// The saved XML names each disk's backing chain as it was (overlay -> image; a data
+    /// disk: none). The new overlays add the entry's copy to each chain, so the old chains
+    /// must go and libvirt must read the chains from the qcow2 headers: told "no backing",
+    /// QEMU would open a data disk's overlay alone and the guest would find its blocks zero.
+    static func withoutBackingChains(_ xml: String) throws -> String {
+        let document = try XMLDocument(xmlString: xml, options: [.nodePreserveAll])
+        for case let element as XMLElement in try document.nodes(forXPath: "/domain/devices/disk/backingStore") {
+            element.detach()
+        }
+        return document.rootElement()?.xmlString(options: [.nodePreserveAll]) ?? xml
+    }
+
     /// Creates the instance's networks and, per VM, overlays on the entry's disks, then
     /// restores each VM paused from its saved state and resumes them together. The guests
     /// come back as they were after setup, addresses included; their clocks are set to now.
@@ -111,6 +126,11 @@ extension LabRunner {
                 }
                 xml = xml.replacingOccurrences(of: #"<vmlab:owner\b[^>]*/>"#, with: tag.element.render(),
                                                options: .regularExpression)
+                // The console is logged in this instance's folder, not the saving one's (gone by now).
+                xml = xml.replacingOccurrences(of: #"<log file=['"][^'"]*['"]"#,
+                                               with: "<log file='\(escapeMarkup(Self.consoleLog(dir, vm: vm.name).path))'",
+                                               options: .regularExpression)
+                xml = try Self.withoutBackingChains(xml)
                 let name = Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name)
                 try self.store.record(.domain, name, owner: instance.owner)
                 try self.connection.restore(from: state, xml: xml, paused: true)

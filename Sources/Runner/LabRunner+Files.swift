@@ -1,10 +1,25 @@
 import Foundation
 import Guests
+import LabModel
 import LabStore
 import Libvirt
 import VMLabSupport
 
 extension LabRunner {
+    /// The kernel-event traces the runs of an instance kept (`kernel-events-VM.txt`), by run.
+    /// Files only: it works with libvirt down and the lab stopped.
+    public static func kernelEventTraces(home: VMLabHome, store: Store, of instance: InstanceRecord,
+                                         lab: LabSpec) throws -> [(run: Int64, vm: String, trace: String)] {
+        try store.runs(instance: instance.id).compactMap(\.id).flatMap { run in
+            lab.vms.compactMap { vm -> (run: Int64, vm: String, trace: String)? in
+                let file = home.root.appendingPathComponent("artifacts/\(instance.id)/run-\(run)")
+                    .appendingPathComponent(KernelEventsMeasure.artifactName(vm: vm.name))
+                guard let trace = try? BoundedFile.text(file, maxBytes: 16 << 10) else { return nil }
+                return (run, vm.name, trace)
+            }
+        }
+    }
+
     /// A file of a lab VM: through the agent when the VM runs, else read from its disk with
     /// libguestfs. Nil when the file does not exist; a file that cannot be read (too large,
     /// a device, an agent that stopped answering) is an error naming it.

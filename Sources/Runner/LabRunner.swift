@@ -89,7 +89,8 @@ public struct LabRunner: Sendable {
                                               values: values, key: key)
             }
             guard let session else { throw VMLabError(.failed, "\(lab.name): no session after the start") }
-            for artifact in lab.artifacts {
+            // Workspace artifacts reach the guests through the run's workspace instead.
+            for artifact in lab.artifacts where !artifact.fromWorkspace {
                 guard let data = artifacts[artifact.name] else { continue }
                 try await session.agent(artifact.vm).install(data, at: artifact.path)
             }
@@ -137,7 +138,12 @@ public struct LabRunner: Sendable {
         for definition in Self.networkDefinitions(lab, slot: instance.slot, owner: tag) {
             try store.record(.network, definition.name, owner: instance.owner)
             let network = try connection.defineNetwork(xml: definition.xml)
-            try network.start()
+            do { try network.start() } catch where "\(error)".contains("already in use by interface") {
+                // An addressed network's subnet lives in the namespace all labs share.
+                throw VMLabError(.busy, "lab \(lab.name): network \(definition.name) cannot start, its subnet is in use by "
+                    + "another instance (a lab with outside or nat networks runs one instance at a time); stop the "
+                    + "other instance (`vmlab lab status`) and try again", cause: error)
+            }
         }
         return tag
     }
@@ -169,7 +175,8 @@ public struct LabRunner: Sendable {
         let dir = instanceDirectory(instance.id)
         var disks = [DomainDefinition.Disk(path: dir.appendingPathComponent("\(vm.name).qcow2").path, target: "vda")]
         for (i, disk) in vm.disks.enumerated() {
-            disks.append(.init(path: dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2").path, target: Self.diskTarget(i + 1)))
+            disks.append(.init(path: dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2").path, target: Self.diskTarget(i + 1),
+                               cache: disk.cache))
         }
         let nics = vm.nics.enumerated().map { i, nic in
             DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.slot, network: nic.network),
@@ -181,6 +188,7 @@ public struct LabRunner: Sendable {
             kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
             disks: disks, interfaces: nics, owner: tag)
         definition.cpuset = vm.cpuset
+        definition.consoleLog = Self.consoleLog(dir, vm: vm.name).path
         return definition
     }
 
@@ -201,6 +209,11 @@ public struct LabRunner: Sendable {
         }
         return definitions.filter { if case .outside = $0.mode { true } else { false } }
             + definitions.filter { if case .outside = $0.mode { false } else { true } }
+    }
+
+    /// The serial console log of a VM (written by virtlogd, which caps and rotates it).
+    static func consoleLog(_ instanceDirectory: URL, vm: String) -> URL {
+        instanceDirectory.appendingPathComponent("\(vm)-console.log")
     }
 
     /// vda, vdb, ... for disk index 0, 1, ...
@@ -257,11 +270,14 @@ public struct LabRunner: Sendable {
     /// Runs an experiment once per plan, reverting to the baseline before each run unless
     /// the experiment says otherwise. Measurements are committed as they are taken.
     /// A failed run is recorded and the next one goes on; the result lists every run.
+    /// `workspace` is the student's workspace that `copy-workspace` steps copy (nil: none).
+    /// Each run keeps every VM's console output of the run as artifact `console-VM.log`.
     public func run(_ lab: LabSpec, instance: InstanceRecord, experiment: ExperimentSpec,
-                    plans: [RunPlan]) async throws -> [RunRecord] {
+                    plans: [RunPlan], workspace: Workspace? = nil) async throws -> [RunRecord] {
         let lock = try lock(instance)
         defer { withExtendedLifetime(lock) {} }
-        let session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        var session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
+        session.workspace = workspace
         var records: [RunRecord] = []
         for (index, plan) in plans.enumerated() {
             try Task.checkCancellation()
@@ -272,8 +288,11 @@ public struct LabRunner: Sendable {
                                          parameters: plan.parameters, repetition: plan.repetition)
             let runID = run.id!
             var failure: String?
+            let consoles = session.consoleOffsets()
+            defer { session.keepConsoles(since: consoles, run: runID) }
             do {
-                try await session.execute(experiment.steps, values: plan.parameters, run: (runID, experiment.name, plan))
+                try await session.execute(experiment.steps, values: plan.parameters,
+                                          run: (runID, experiment.name, plan, consoles))
             } catch is CancellationError {
                 // Interrupted (Ctrl-C, SIGTERM): the run is recorded as such and nothing more runs.
                 try store.finishRun(runID, error: "interrupted")

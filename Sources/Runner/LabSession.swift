@@ -12,9 +12,17 @@ struct LabSession: Sendable {
     let instance: InstanceRecord
     let runner: LabRunner
     let domains: [String: Domain]
+    /// The student's workspace for `copy-workspace` steps (nil: none given).
+    var workspace: Workspace?
+    /// VMs frozen by steps of this session and not yet seen thawed.
+    let frozen = FrozenGuests()
 
-    /// The run a step belongs to, for measurements and artifacts (nil during setup).
-    typealias RunContext = (id: Int64, experiment: String, plan: RunPlan)
+    /// The run a step belongs to, for measurements and artifacts (nil during setup), and
+    /// where each VM's console log stood when it began.
+    typealias RunContext = (id: Int64, experiment: String, plan: RunPlan, consoles: [String: UInt64])
+
+    /// The most of a VM's console kept per run (its end).
+    static let maxRunConsoleBytes = 1 << 20
 
     init(lab: LabSpec, instance: InstanceRecord, runner: LabRunner) throws {
         self.lab = lab
@@ -107,10 +115,17 @@ struct LabSession: Sendable {
     // MARK: steps
 
     /// Runs steps in order, substituting parameters; the first failing step ends the list.
+    /// Whatever happens, a VM a step froze is thawed before this returns.
     func execute(_ steps: [Step], values: [String: String], run: RunContext?) async throws {
-        for step in steps {
-            try await execute(try step.substituted(values), run: run)
+        do {
+            for step in steps {
+                try await execute(try step.substituted(values), run: run)
+            }
+        } catch {
+            try? await thawWhatWasFrozen()
+            throw error
         }
+        try await thawWhatWasFrozen()
     }
 
     /// Runs one (already substituted) step and records it as an event. Its values are
@@ -136,6 +151,49 @@ struct LabSession: Sendable {
             id: nil, instance: instance.id, run: run?.id, kind: step.kind, vm: step.vms.first,
             detail: step.detail, startedAt: started, seconds: seconds, ok: ok,
             output: output.map { String($0.suffix(2000)) }))
+    }
+
+    // MARK: consoles
+
+    func consoleLog(_ vm: String) -> URL {
+        LabRunner.consoleLog(runner.instanceDirectory(instance.id), vm: vm)
+    }
+
+    /// Where every VM's console log ends now: a run's console output starts there.
+    func consoleOffsets() -> [String: UInt64] {
+        Dictionary(lab.vms.map { ($0.name, fileSize(consoleLog($0.name))) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// A VM's console output since `offset` (its last `maxBytes`). virtlogd rotates a log
+    /// that grows past its cap: a file now shorter than the offset is read from its start.
+    func consoleOutput(of vm: String, since offset: UInt64, maxBytes: Int) throws -> Data {
+        guard lab.vm(vm) != nil else { throw VMLabError(.notFound, "lab \(lab.name) has no VM '\(vm)'") }
+        let url = consoleLog(vm)
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return Data() }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        let start = max(size < offset ? 0 : offset, size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
+        try handle.seek(toOffset: start)
+        return try handle.read(upToCount: maxBytes) ?? Data()
+    }
+
+    /// Keeps each VM's console output of a run among the run's artifacts (`console-VM.log`).
+    func keepConsoles(since offsets: [String: UInt64], run: Int64) {
+        let dir = runner.artifactsDirectory(instance.id, run: run)
+        for vm in lab.vms {
+            guard let data = try? consoleOutput(of: vm.name, since: offsets[vm.name] ?? 0, maxBytes: Self.maxRunConsoleBytes),
+                  !data.isEmpty else { continue }
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try? data.write(to: dir.appendingPathComponent("console-\(vm.name).log"))
+        }
+    }
+
+    /// The error for a VM whose kernel panicked (pvpanic), or nil when it did not.
+    func panicError(_ vm: String) -> VMLabError? {
+        guard let domain = domains[vm], (try? domain.hasCrashed()) == true else { return nil }
+        let events = KernelEvents.find(in: (try? consoleOutput(of: vm, since: 0, maxBytes: 1 << 20)) ?? Data())
+        return VMLabError(.failed, "VM \(vm) panicked (its kernel crashed and vmlab stopped it)"
+            + (events.firstLine.map { ": \($0)" } ?? "") + "; the run's console log is kept as artifact console-\(vm).log")
     }
 
     func spec(_ vm: String) throws -> VMSpec {

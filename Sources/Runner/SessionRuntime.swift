@@ -40,6 +40,22 @@ struct SessionRuntime: LabRuntime {
         return values
     }
 
+    func workspace() throws -> Workspace {
+        guard session.lab.workspace != nil else {
+            throw VMLabError(.invalidInput, "lab \(session.lab.name) declares no workspace (add `workspace:` to lab.yaml)")
+        }
+        guard let workspace = session.workspace else {
+            throw VMLabError(.invalidInput, "this step copies your workspace, but none was given; pass --workspace DIR "
+                + "(default ./\(session.lab.name)-workspace)")
+        }
+        return workspace
+    }
+
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data {
+        // During setup the whole log is the boot's output.
+        try session.consoleOutput(of: vm, since: run?.consoles[vm] ?? 0, maxBytes: maxBytes)
+    }
+
     func keepArtifact(_ name: String, _ contents: Data) throws -> String {
         if let problem = ArtifactName.problem(name) { throw VMLabError(.invalidInput, "artifact \(name): \(problem)") }
         let dir = session.runner.artifactsDirectory(session.instance.id, run: run?.id ?? 0)
@@ -47,6 +63,20 @@ struct SessionRuntime: LabRuntime {
         let file = dir.appendingPathComponent(name)
         try contents.write(to: file)
         return file.path
+    }
+
+    func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws {
+        try await session.restoreDisks(from: from, snapshot: snapshot, disks: disks, into: into)
+    }
+
+    func dropHostCache(vm: String, disk: String) async throws {
+        _ = try session.diskTarget(try session.spec(vm), disk)
+        let file = session.runner.diskFile(session.instance.id, vm: vm, disk: disk).path
+        try await offPool { try PageCache.evict(file) }
+    }
+
+    func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double {
+        try await session.hostReading(reading, vm: vm, disk: disk)
     }
 }
 
@@ -60,11 +90,19 @@ struct SessionVM: LabVM {
     private var agent: GuestAgent { GuestAgent(guest: "\(session.lab.name)/\(name)", transport: LibvirtAgentTransport(domain: domain)) }
 
     func shell(_ command: String, timeout: Duration) async throws -> ExecResult {
-        try await agent.shell(command, timeout: timeout)
+        do {
+            return try await agent.shell(command, timeout: timeout)
+        } catch {
+            throw session.panicError(name) ?? error
+        }
     }
 
     func install(_ contents: Data, at path: String) async throws {
-        try await agent.install(contents, at: path)
+        do {
+            try await agent.install(contents, at: path)
+        } catch {
+            throw session.panicError(name) ?? error
+        }
     }
 
     func readFile(_ path: String) async throws -> Data {
@@ -122,5 +160,21 @@ struct SessionVM: LabVM {
     func vcpuTimeNanoseconds() async throws -> UInt64 {
         let domain = self.domain
         return try await offPool { try domain.vcpuTimeNanoseconds() }
+    }
+
+    func freezeFilesystems(hookTimeout: Duration) async throws -> Int {
+        // Noted before the freeze is sent: the end of the run thaws it if no step does.
+        session.frozen.insert(name)
+        return try await agent.freezeFilesystems(hookTimeout: hookTimeout)
+    }
+
+    func thawFilesystems() async throws -> Int {
+        let count = try await agent.thawFilesystems()
+        if try await !agent.filesystemsFrozen() { session.frozen.remove(name) }
+        return count
+    }
+
+    func snapshotDisks(_ name: String, disks: [String], quiesce: Bool, hookTimeout: Duration) async throws -> Double {
+        try await session.snapshotDisks(spec, name: name, disks: disks, quiesce: quiesce, hookTimeout: hookTimeout)
     }
 }

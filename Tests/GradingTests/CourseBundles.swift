@@ -38,8 +38,8 @@ enum CourseBundles {
         case "service_found", "vuln_found": return 1
         case "open_ports": return 2
         case "ok_before": return 100
-        case "ok_during": return p["firewall"] == "on" ? 100 : 0
-        case "syn_recv", "vuln_leaked", "fsck_status": return 0
+        case "ok_during": return p["firewall"] == "on" || p["forwarding"] == "yours" ? 100 : 0
+        case "syn_recv", "vuln_leaked", "vuln_leaked_client", "fsck_status": return 0
         case "avail_mib": return ratio == 1 ? 420 : 512 / ratio - 92
         case "swap_g1", "swap_g2", "swap_g3": return ratio >= 3 ? 200 : 0
         case "passes_g1", "passes_g2", "passes_g3": return 50 - ratio

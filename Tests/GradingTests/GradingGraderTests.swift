@@ -264,6 +264,27 @@ struct GradingGraderTests {
         #expect(!check.passed && check.detail.contains("files_survived = 1200"))
     }
 
+    @Test func checksAskingForTheSameReplayShareOneRunAndShowTheKernelsTrace() async throws {
+        let second = """
+              - id: replay-again
+                title: The same replay, another expectation
+                points: 1
+                replay: {experiment: crash-replay, set: {commit: "${answer.commit}", files: "${files}"}, apply: [ruleset.nft], expect: "files_survived >= 0"}
+            """
+        let rubric = try Rubric.parse(F.rubricText + "\n" + second + "\n", file: "rubric.yaml", lab: F.lab())
+        let seen = Recorder()
+        let report = await Grader(rubric: rubric, lab: F.lab()).grade(F.evidence(), replay: { request in
+            await seen.record(request)
+            return ReplayOutcome(measurements: [F.m(9, "crash-replay", "files_survived", 10, request.parameters)],
+                                 kernelEvents: ["box: BUG: kernel NULL pointer dereference"])
+        }, onlyLocal: false, forStudent: true)
+        #expect(await seen.requests.count == 1)
+        #expect(report.check("replay-again")?.passed == true)
+        let failed = try #require(report.check("replay"))
+        #expect(!failed.passed && failed.detail.contains("BUG: kernel NULL pointer dereference"))
+        #expect(report.check("replay-again")?.detail.contains("NULL") == false)
+    }
+
     @Test func replayValuesWrittenAsArithmeticAreComputed() async throws {
         let text = F.rubricText.replacingOccurrences(of: #"commit: "${answer.commit}""#, with: #"commit: "= ${answer.commit} * 4 + 1""#)
         let rubric = try Rubric.parse(text, file: "rubric.yaml", lab: F.lab())

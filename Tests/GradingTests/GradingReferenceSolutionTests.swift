@@ -30,6 +30,42 @@ struct GradingReferenceSolutionTests {
         #expect(solution.runs.map(\.request.settings) == [[ParameterSetting("firewall", "on")]])
     }
 
+    @Test func variantsCarryTheirFilesAndExpectations() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try dir.write("solution/vmlab.c", "good\n")
+        try dir.write("solution/broken/vmlab.c", "bad\n")
+        let url = try dir.write("solution/solution.yaml", """
+            artifacts: {vmlab.c: vmlab.c}
+            runs:
+              - experiment: test
+            variants:
+              - name: null-dereference
+                artifacts: {vmlab.c: broken/vmlab.c}
+                min-percent: 20
+                max-percent: 59
+                feedback: NULL pointer
+            """)
+        let solution = try ReferenceSolution.load(url)
+        #expect(solution.variants.count == 1)
+        let variant = try #require(solution.variants.first)
+        #expect(variant.name == "null-dereference" && variant.feedback == "NULL pointer")
+        #expect(variant.artifacts == ["vmlab.c": Data("bad\n".utf8)])
+        #expect(variant.minPercent == 20 && variant.maxPercent == 59)
+
+        let bad = try dir.write("solution/bad.yaml", """
+            runs:
+              - experiment: test
+            variants:
+              - name: upside-down
+                artifacts: {vmlab.c: missing.c}
+                min-percent: 60
+                max-percent: 10
+            """)
+        let error = try #require(throws: SpecErrors.self) { _ = try ReferenceSolution.load(bad) }
+        #expect(error.description.contains("missing.c") && error.description.contains("max-percent"))
+    }
+
     @Test func noArtifactsByDefault() throws {
         let dir = try TempDir()
         defer { dir.remove() }

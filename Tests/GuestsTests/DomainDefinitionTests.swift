@@ -93,6 +93,17 @@ struct DomainDefinitionTests {
         #expect(try text(root, "/domain/devices/console/target/@type") == "serial")
     }
 
+    @Test func aPanicDeviceAndAConsoleLogWhenAsked() throws {
+        var d = definition()
+        #expect(try text(parse(d), "/domain/devices/panic/@model") == "isa")
+        #expect(try nodes(parse(d), "/domain/devices/serial/log").isEmpty)
+        d.consoleLog = "/home/x/instances/abc/box-console.log"
+        let root = try parse(d)
+        #expect(try text(root, "/domain/devices/serial/log/@file") == "/home/x/instances/abc/box-console.log")
+        #expect(try text(root, "/domain/devices/serial/log/@append") == "on")
+        #expect(try text(root, "/domain/on_crash") == "destroy")
+    }
+
     @Test func noInterfaceWithoutInterfaces() throws {
         let root = try parse(definition(interfaces: []))
         #expect(try nodes(root, "//interface").isEmpty)

@@ -10,6 +10,10 @@ final class FakeLab: LabRuntime, Sendable {
     let replies: [String: ExecResult]
     let parameters: [String: String]
     let files: [String: Data]
+    /// The workspace `copy-workspace` sees (nil: the lab has none).
+    let workspaceFiles: [String: Data]?
+    /// Console output per VM, for kernel-events measures.
+    let consoles: [String: String]
     private let state = Mutex(State())
 
     struct State {
@@ -18,7 +22,10 @@ final class FakeLab: LabRuntime, Sendable {
         var artifacts: [String: Data] = [:]
     }
 
-    init(replies: [String: ExecResult] = [:], parameters: [String: String] = [:], files: [String: Data] = [:]) {
+    init(replies: [String: ExecResult] = [:], parameters: [String: String] = [:], files: [String: Data] = [:],
+         workspaceFiles: [String: Data]? = nil, consoles: [String: String] = [:]) {
+        self.workspaceFiles = workspaceFiles
+        self.consoles = consoles
         self.replies = replies
         self.parameters = parameters
         self.files = files
@@ -57,6 +64,26 @@ final class FakeLab: LabRuntime, Sendable {
         state.withLock { $0.artifacts[name] = contents }
         return "artifacts/\(name)"
     }
+
+    func workspace() throws -> Workspace {
+        guard let workspaceFiles else { throw VMLabError(.invalidState, "no workspace") }
+        return Workspace(files: workspaceFiles)
+    }
+
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data {
+        Data((consoles[vm] ?? "").utf8.suffix(maxBytes))
+    }
+
+    func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws {
+        log("\(from) restore \(snapshot) \(disks.joined(separator: ",")) into \(into)")
+    }
+
+    func dropHostCache(vm: String, disk: String) async throws { log("\(vm) drop host cache \(disk)") }
+
+    func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double {
+        log("host \(reading.rawValue) \(vm ?? "-") \(disk ?? "-")")
+        return 42
+    }
 }
 
 struct FakeVM: LabVM {
@@ -86,6 +113,15 @@ struct FakeVM: LabVM {
     func vcpuTimeNanoseconds() async throws -> UInt64 {
         lab.log("\(name) cpu-time")
         return UInt64(lab.calls.count) * 500_000_000
+    }
+    func freezeFilesystems(hookTimeout: Duration) async throws -> Int {
+        lab.log("\(name) freeze \(hookTimeout.components.seconds)")
+        return 2
+    }
+    func thawFilesystems() async throws -> Int { lab.log("\(name) thaw"); return 2 }
+    func snapshotDisks(_ snapshot: String, disks: [String], quiesce: Bool, hookTimeout: Duration) async throws -> Double {
+        lab.log("\(name) disk-snapshot \(snapshot) \(disks.joined(separator: ",")) quiesce=\(quiesce)")
+        return quiesce ? 0.25 : 0
     }
 }
 

@@ -54,6 +54,18 @@ struct ImageRecipeTests {
         #expect(recipe.source == url)
     }
 
+    @Test func kernelReleaseNamesTheGuestKernelsHeaders() throws {
+        let tmp = try TempDir()
+        defer { tmp.remove() }
+        let yaml = Self.valid.replacingOccurrences(of: "nginx]", with: "\"linux-headers-${kernel-release}\"]")
+        let recipe = try ImageRecipe.load(try write(yaml, in: tmp))
+        #expect(recipe.packages(kernelRelease: "6.1.0-57-amd64").last == "linux-headers-6.1.0-57-amd64")
+        let bad = Self.valid.replacingOccurrences(of: "nginx]", with: "\"linux-headers-${release}\"]")
+        let (path, errors) = try loadErrors(bad)
+        #expect(errors.description.contains("\(path):3: packages:"))
+        #expect(errors.description.contains("${kernel-release}"))
+    }
+
     @Test func payloadIsInitFirstThenFilesByGuestPath() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }

@@ -77,6 +77,18 @@ struct ResultsHTMLReportTests {
         #expect(html.contains("<meta charset=\"utf-8\"/>"))
     }
 
+    @Test func kernelEventsGetASectionWithTheirTraceEscaped() throws {
+        let note = KernelEventNote(run: 3, vm: "box", trace: "BUG: kernel NULL pointer dereference\nRIP: <script>x</script>")
+        let html = HTMLReport(title: "t", summary: "", labName: "kernel-module", generatedAt: Date(timeIntervalSince1970: 0),
+                              measurements: sampleSweep(), kernelEvents: [note]).render()
+        _ = try parseXML(html)
+        #expect(html.contains("<h2>Kernel events</h2>"))
+        #expect(html.contains("run 3, box"))
+        #expect(html.contains("BUG: kernel NULL pointer dereference"))
+        #expect(!html.contains("<script>"))
+        #expect(!render(sampleSweep()).contains("Kernel events"))
+    }
+
     @Test func oneSVGPerExperimentAndMeasurement() throws {
         let html = render(sampleSweep())
         #expect(occurrences(of: "<svg", in: html) == 4)

@@ -18,7 +18,8 @@ public struct ImageBuilder: Sendable {
     /// content digest exists (`cached` says which happened).
     public func build(_ recipe: ImageRecipe, force: Bool = false) async throws -> (image: BuiltImage, cached: Bool) {
         let kernel = try HostKernel.find()
-        let (versions, missing) = try await InstalledPackages.query().closure(of: recipe.packages)
+        let packages = recipe.packages(kernelRelease: kernel.release)
+        let (versions, missing) = try await InstalledPackages.query().closure(of: packages)
         guard missing.isEmpty else {
             throw VMLabError(.unavailable, "host packages needed by image \(recipe.name) are not installed: "
                 + "\(missing.joined(separator: " ")); install them with `apt-get install \(missing.joined(separator: " "))` "
@@ -48,9 +49,9 @@ public struct ImageBuilder: Sendable {
 
         progress("image \(recipe.name): assembling /init, files and links")
         let extra = try makeExtraTarball(recipe, in: work)
-        progress("image \(recipe.name): supermin --prepare (\(recipe.packages.count) packages and their dependencies)")
+        progress("image \(recipe.name): supermin --prepare (\(packages.count) packages and their dependencies)")
         let prep = work.appendingPathComponent("prep")
-        try await Subprocess.run(["supermin", "--prepare", "-o", prep.path] + recipe.packages)
+        try await Subprocess.run(["supermin", "--prepare", "-o", prep.path] + packages)
         progress("image \(recipe.name): supermin --build (ext2 root, \(recipe.rootSize >> 20) MiB)")
         let out = work.appendingPathComponent("out")
         try await Subprocess.run(["supermin", "--build", "--format", "ext2", "--size", "\(recipe.rootSize >> 20)M",

@@ -47,6 +47,8 @@ extension MeasureStep {
         CPUTimeMeasure.self,
         ExpressionMeasure.self,
         DurationMeasure.self,
+        KernelEventsMeasure.self,
+        HostMeasure.self,
         CommandMeasure.self,
     ]
 }

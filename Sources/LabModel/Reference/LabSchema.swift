@@ -96,13 +96,33 @@ public enum LabSchema {
             ],
             "artifacts": [
                 "type": "object",
-                "description": "Files a submission collects from the guests, by file name; grading replays put them back.",
+                "description": "Files a submission collects from the guests or the workspace, by file name; grading replays put them back.",
                 "propertyNames": Schema.ref("fileName"),
                 "additionalProperties": [
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["vm", "path"],
-                    "properties": ["vm": Schema.ref("vmName"), "path": ["type": "string", "pattern": "^/"]],
+                    "oneOf": [
+                        [
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["vm", "path"],
+                            "properties": ["vm": Schema.ref("vmName"), "path": ["type": "string", "pattern": "^/"]],
+                        ],
+                        [
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["workspace"],
+                            "properties": ["workspace": Schema.ref("fileName")],
+                        ],
+                    ],
+                ],
+            ],
+            "workspace": [
+                "type": "object",
+                "description": "A folder the student edits on the host (--workspace DIR, default ./LAB-workspace), copied into guests by copy-workspace steps.",
+                "additionalProperties": false,
+                "properties": [
+                    "starter": ["type": "string", "description": "Folder of starter files, relative to the lab folder."],
+                    "max-files": ["type": "integer", "minimum": 1, "maximum": 1000],
+                    "max-bytes": Schema.ref("size"),
                 ],
             ],
         ],
@@ -198,6 +218,10 @@ public enum LabSchema {
             "filesystem": [
                 "enum": ["ext2", "ext3", "ext4", "xfs", "swap"],
                 "description": "Formatted at lab start; leave out for a blank disk.",
+            ],
+            "cache": [
+                "enum": ["none", "writeback", "writethrough", "directsync", "unsafe"],
+                "description": "Host cache mode of the disk (libvirt driver cache); leave out for QEMU's default (writeback).",
             ],
         ],
     ]

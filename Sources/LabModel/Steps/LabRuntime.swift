@@ -19,6 +19,19 @@ public protocol LabRuntime: Sendable {
     func measuredSoFar() throws -> [String: Double]
     /// Keeps a file taken from a guest among the run's artifacts; returns where it went.
     func keepArtifact(_ name: String, _ contents: Data) throws -> String
+    /// The student's workspace for this run (read from their folder, or a replay's handed-in
+    /// files); an error saying what to do when the lab or the run has none.
+    func workspace() throws -> Workspace
+    /// What a VM's serial console printed since the current run began (since boot during
+    /// setup), at most `maxBytes` of its end.
+    func consoleOutput(of vm: String, maxBytes: Int) throws -> Data
+    /// Powers VM `into` off (if it runs) and copies disks of VM `from`'s disk snapshot
+    /// `snapshot` over its same-named disks: its next boot sees the snapshot's data.
+    func restoreDisks(from: String, snapshot: String, disks: [String], into: String) async throws
+    /// Drops a VM's disk file from the host page cache (after writing its dirty pages back).
+    func dropHostCache(vm: String, disk: String) async throws
+    /// One reading from the fixed list of host-side measures (never a host command).
+    func hostReading(_ reading: HostReading, vm: String?, disk: String?) async throws -> Double
 }
 
 /// One VM of a running lab, as steps see it.
@@ -45,6 +58,16 @@ public protocol LabVM: Sendable {
     func setLink(nic: Int, up: Bool) async throws
     /// The host-side CPU time all vCPUs of the VM have used, in nanoseconds.
     func vcpuTimeNanoseconds() async throws -> UInt64
+    /// Freezes the guest's filesystems through its agent, after its fsfreeze hooks ran
+    /// (each cut off after `hookTimeout`). The runner thaws the VM when the run ends, on
+    /// every path, if no step did. Returns how many filesystems were frozen.
+    func freezeFilesystems(hookTimeout: Duration) async throws -> Int
+    /// Thaws the guest's filesystems (its hooks then run with "thaw").
+    func thawFilesystems() async throws -> Int
+    /// A point-in-time copy of the named data disks (one instant for all), kept as disk
+    /// snapshot `name` of this VM. With `quiesce`, taken while the guest is frozen and thawed
+    /// right after, whatever happens. Returns the seconds the guest was frozen (0 without).
+    func snapshotDisks(_ name: String, disks: [String], quiesce: Bool, hookTimeout: Duration) async throws -> Double
 }
 
 /// Run-time CPU tuning of a VM; nil fields stay as they are.

@@ -16,6 +16,7 @@ struct Check: AsyncParsableCommand {
 
     @Argument(help: "Lab name.") var lab: String
     @Option(help: "Your answers file.") var answers: String = "answers.yaml"
+    @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -25,7 +26,8 @@ struct Check: AsyncParsableCommand {
         let rubric = try coursework.rubric(for: spec)
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.progress("no answers read (\(answers) not found)") }
-        let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance)
+        let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance,
+                                                              workspace: workspace.directory(for: spec))
         let evidence = try coursework.evidence(lab: spec, instance: instance, student: instance.student ?? "me",
                                                answers: answerValues, artifacts: artifacts)
         let report = await Grader(rubric: rubric, lab: spec).grade(evidence, replay: nil, onlyLocal: true, forStudent: true)
@@ -49,6 +51,7 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Your student id (the one the lab was started with).") var student: String
     @Option(help: "Your answers file.") var answers: String = "answers.yaml"
     @Option(name: .shortAndLong, help: "Submission file to write.") var output: String = "submission.json"
+    @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -62,7 +65,8 @@ struct Submit: AsyncParsableCommand {
         }
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.warn("no answers: \(answers) not found") }
-        let submission = try await coursework.submission(lab: spec, instance: instance, student: student, answers: answerValues)
+        let submission = try await coursework.submission(lab: spec, instance: instance, student: student, answers: answerValues,
+                                                         workspace: workspace.directory(for: spec))
         try submission.encoded().write(to: URL(fileURLWithPath: output))
         Output.progress("\(submission.runs.count) runs, \(submission.measurements.count) measurements, "
             + "\(submission.answers.count) answers, \(submission.artifacts.count) artifacts")

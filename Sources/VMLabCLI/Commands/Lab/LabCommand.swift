@@ -90,9 +90,11 @@ struct LabCommand: AsyncParsableCommand {
             valueName: "id"))
         var student: String?
         @OptionGroup var pool: PoolOptions
+        @OptionGroup var workspace: WorkspaceOption
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
+            try workspace.prepare(for: try global.catalog().load(lab))
             let identity = try identity { try global.courseSecret() }
             let course: Course
             if let pool = try pool.pool(global) {

@@ -20,6 +20,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("sweep"), help: "NAME=V1,V2,... to run once per value (repeatable: all combinations).")
     var sweeps: [String] = []
     @Option(name: .customLong("repeat"), help: "Runs per combination.") var repetitions: Int = 1
+    @OptionGroup var workspace: WorkspaceOption
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -31,7 +32,8 @@ struct Run: AsyncParsableCommand {
         let request = RunRequest(settings: try sets.map(ParameterArgument.setting), sweeps: try sweeps.map(ParameterArgument.sweep),
                                  repetitions: repetitions)
         let plans = try spec.plan(request, studentValues: instance.fixed)
-        let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans)
+        let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans,
+                                        workspace: try workspace.read(for: spec))
         let ids = Set(runs.compactMap(\.id))
         let measured = try runner.store.measurements(instance: instance.id, experiment: experiment).filter { ids.contains($0.runID) }
         Output.line(ResultsTable(spec.inDeclaredOrder(measured)).text())
@@ -61,10 +63,17 @@ struct Results: AsyncParsableCommand {
             throw VMLabError(.notFound, "lab \(lab) has never been started here; `vmlab lab start \(lab)`")
         }
         var measured = try store.measurements(instance: instance.id, experiment: experiment)
-        if let spec = try? global.catalog().load(lab) { measured = spec.inDeclaredOrder(measured) }
+        let spec = try? global.catalog().load(lab)
+        if let spec { measured = spec.inDeclaredOrder(measured) }
         let table = ResultsTable(measured)
         switch format {
-        case .table: Output.line(table.text())
+        case .table:
+            Output.line(table.text())
+            // Kernel trouble (kernel-events measures): the first line of each run's first report.
+            let runs = Set(measured.map(\.runID))
+            for note in try spec.map({ try LabRunner.kernelEventTraces(home: global.home, store: store, of: instance, lab: $0) }) ?? [] where runs.contains(note.run) {
+                Output.line("run \(note.run) \(note.vm): \(note.trace.prefix { $0 != "\n" })")
+            }
         case .csv: Output.raw(table.csv())
         case .json: Output.line(try table.json())
         }
@@ -87,8 +96,10 @@ struct Report: AsyncParsableCommand {
         }
         let spec = try? global.catalog().load(lab)
         let measured = try store.measurements(instance: instance.id)
+        let notes = try spec.map { try LabRunner.kernelEventTraces(home: global.home, store: store, of: instance, lab: $0) } ?? []
         let html = HTMLReport(title: spec?.title ?? lab, summary: spec?.summary ?? "", labName: lab, generatedAt: Date(),
-                              measurements: spec?.inDeclaredOrder(measured) ?? measured).render()
+                              measurements: spec?.inDeclaredOrder(measured) ?? measured,
+                              kernelEvents: notes.map { KernelEventNote(run: $0.run, vm: $0.vm, trace: $0.trace) }).render()
         try Data(html.utf8).write(to: URL(fileURLWithPath: output))
         Output.line(output)
     }

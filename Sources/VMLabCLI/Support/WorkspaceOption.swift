@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import LabModel
+import VMLabSupport
+
+/// `--workspace DIR`: the folder a student edits for a lab with a workspace
+/// (default ./LAB-workspace).
+struct WorkspaceOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Your workspace folder, for labs that have one (default ./LAB-workspace).", valueName: "dir"))
+    var workspace: String?
+
+    /// The workspace folder of `lab`, or nil when the lab has none.
+    func directory(for lab: LabSpec) -> URL? {
+        guard lab.workspace != nil else { return nil }
+        return workspace.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Workspace.defaultDirectory(lab: lab.name)
+    }
+
+    /// The workspace as it is now, read and checked, or nil when the lab has none.
+    func read(for lab: LabSpec) throws -> Workspace? {
+        guard let spec = lab.workspace, let dir = directory(for: lab) else { return nil }
+        return try Workspace.read(dir, spec: spec)
+    }
+
+    /// Makes the workspace with the lab's starter files when it does not exist yet.
+    func prepare(for lab: LabSpec) throws {
+        guard let spec = lab.workspace, let dir = directory(for: lab) else { return }
+        let starter = try spec.starter.map { try LabFolder(labDirectory: lab.source.deletingLastPathComponent()).files(in: $0) } ?? [:]
+        if try Workspace.create(dir, starterFiles: starter) {
+            Output.progress("workspace \(dir.path) made with \(starter.count) starter file\(starter.count == 1 ? "" : "s"): edit them there")
+        } else {
+            Output.progress("workspace \(dir.path)")
+        }
+    }
+}
