@@ -21,13 +21,16 @@ public struct Validator: Sendable {
     public let secret: Data
     /// Builds (or finds) the image of a lab.
     public let image: @Sendable (LabSpec) async throws -> BuiltImage
+    /// Hosts to place the reference instance and the replays on; nil: the runner's own.
+    public let pool: HostPool?
     public static let referenceStudent = "reference"
 
-    public init(coursework: Coursework, accelerator: Accelerator, secret: Data,
+    public init(coursework: Coursework, accelerator: Accelerator, secret: Data, pool: HostPool? = nil,
                 image: @escaping @Sendable (LabSpec) async throws -> BuiltImage) {
         self.coursework = coursework
         self.accelerator = accelerator
         self.secret = secret
+        self.pool = pool
         self.image = image
     }
 
@@ -62,14 +65,30 @@ public struct Validator: Sendable {
               let image = await step("image builds", { try await self.image(lab) })
         else { return cases }
 
-        let runner = coursework.runner
+        // With a pool, the reference instance runs on a host placed for it, given back once
+        // the instance stops (before the replays, which are placed one by one).
+        var lease: HostLease?
+        if let pool {
+            let needs = PooledReplays.needs(lab)
+            guard let placed = await step("a host is placed", {
+                try await pool.acquire(guests: needs.guests, memoryBytes: needs.memoryBytes)
+            }) else { return cases }
+            progress("validate \(name): the reference instance runs on host \(placed.host.name)")
+            lease = placed
+        }
+        let onHost = lease.map { Coursework(runner: coursework.runner.on($0.connection, host: $0.host.uri), catalog: coursework.catalog) }
+            ?? coursework
+        let runner = onHost.runner
         let fixed = StudentParameters.derive(lab: lab, student: Self.referenceStudent, secret: secret)
         // The reference's artifacts go into the guests before the baseline, as a replay puts a
         // student's there: its runs use them and the submission collects them from the guests.
         guard let instance = await step("lab starts", {
             try await runner.start(lab, image: image, accelerator: accelerator, student: Self.referenceStudent,
                                    fixedParameters: fixed, artifacts: solution.artifacts, exclusive: false)
-        }) else { return cases }
+        }) else {
+            if let lease, let pool { await pool.release(lease) }
+            return cases
+        }
 
         let submission: Submission? = await step("reference runs succeed and submit") {
             defer { try? runner.stop(instance) }
@@ -84,7 +103,7 @@ public struct Validator: Sendable {
                     throw VMLabError(.failed, "reference run \(failed.id ?? 0) failed: \(failed.error ?? "")")
                 }
             }
-            let evidence = try coursework.evidence(lab: lab, instance: instance, student: Self.referenceStudent,
+            let evidence = try onHost.evidence(lab: lab, instance: instance, student: Self.referenceStudent,
                                                    answers: [:], artifacts: [:])
             var answers: [String: String] = [:]
             for (question, text) in solution.answers.sorted(by: { $0.key < $1.key }) {
@@ -92,21 +111,24 @@ public struct Validator: Sendable {
             }
             // Guest artifacts from the guests; workspace ones are the solution's files, as a
             // student's come from their workspace folder.
-            var artifacts = try await coursework.collectArtifacts(lab: lab, instance: instance)
+            var artifacts = try await onHost.collectArtifacts(lab: lab, instance: instance)
             for artifact in lab.artifacts where artifact.fromWorkspace {
                 artifacts[artifact.name] = solution.artifacts[artifact.name]
             }
-            let bundle = try coursework.submission(lab: lab, instance: instance, student: Self.referenceStudent,
-                                                   answers: answers, artifacts: artifacts)
+            let bundle = try onHost.submission(lab: lab, instance: instance, student: Self.referenceStudent,
+                                               answers: answers, artifacts: artifacts)
             // Through the file format and back, as an instructor would receive it.
             let decoded = try Submission.decode(try bundle.encoded())
             try decoded.verifyParameters(lab: lab, secret: secret)
             return decoded
         }
+        if let lease, let pool { await pool.release(lease) }
         guard let submission else { return cases }
 
+        let pooled = pool.map { PooledReplays(coursework: coursework, pool: $0) }
         let replay: @Sendable (ReplayRequest) async throws -> ReplayOutcome = { request in
-            try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator)
+            if let pooled { return try await pooled.replay(request, lab: lab, image: image, accelerator: accelerator) }
+            return try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator)
         }
         let grader = Grader(rubric: rubric, lab: lab)
         _ = await step("reference solution earns full marks") {

@@ -34,11 +34,15 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     /// it was restored from, since a saved guest only comes back under its own name and
     /// UUID (see `BaselineCache`).
     public var slot: String
+    /// The libvirt URI of the host a host pool placed it on; nil: the one host of the
+    /// process (`--connect`). `gc` on another host leaves it alone.
+    public var host: String?
 
-    package init(id: String, slot: String? = nil, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
+    package init(id: String, slot: String? = nil, host: String? = nil, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
         self.process = process
         self.id = id
         self.slot = slot ?? id
+        self.host = host
         self.lab = lab
         self.student = student
         self.imageDigest = imageDigest
@@ -189,6 +193,9 @@ extension Store {
         m.registerMigration("v4: name slots") { db in
             try db.alter(table: "instance") { t in t.add(column: "slot", .text) }
             try db.execute(sql: "UPDATE instance SET slot = id")
+        }
+        m.registerMigration("v5: instance host") { db in
+            try db.alter(table: "instance") { t in t.add(column: "host", .text) }
         }
     }
 

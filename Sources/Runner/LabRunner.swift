@@ -13,6 +13,9 @@ public struct LabRunner: Sendable {
     public let connection: Connection
     public var bootTimeout: Duration = .seconds(300)
     public var progress: ProgressReporter
+    /// The URI `connection` reaches, recorded in the instances this runner starts, so that
+    /// `gc` on another host leaves them alone (nil: unknown, matches any).
+    public var host: String?
     static let baseline = "baseline"
 
     public init(home: VMLabHome, store: Store, connection: Connection, progress: @escaping ProgressReporter = { _ in }) {
@@ -55,7 +58,7 @@ public struct LabRunner: Sendable {
         // starts never restore into the same names.
         var slotsLock = key == nil ? nil : try await OwnerLock.waitAndAcquire("baselines", in: home.locks)
         var saved = try key.flatMap { try freeBaseline($0, lab: lab) }
-        let instance = InstanceRecord(id: Naming.newInstanceID(), slot: saved?.slot, lab: lab.name, student: student,
+        let instance = InstanceRecord(id: Naming.newInstanceID(), slot: saved?.slot, host: host, lab: lab.name, student: student,
                                       imageDigest: image.manifest.digest, fixedParameters: encodeJSON(fixedParameters),
                                       state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil)
         // Held while starting, so `gc` leaves the half-made instance to us.
@@ -72,6 +75,9 @@ public struct LabRunner: Sendable {
                 do {
                     session = try await restoreBaseline(entry, lab: lab, instance: instance)
                 } catch where !(error is CancellationError) {
+                    // A host that went away (libvirtd gone) says nothing against the saved
+                    // baseline: keep it, and let the caller place the start elsewhere.
+                    guard (try? connection.libvirtVersion()) != nil else { throw error }
                     progress("\(lab.name): the saved baseline did not restore (\(error)); starting cold instead")
                     try Cleanup(store: store, connection: connection).remove(owner: instance.owner)
                     _ = try? BaselineCache(home: home).remove(entry, store: store, except: instance.id)
@@ -323,6 +329,12 @@ public struct LabRunner: Sendable {
         }
         var doomed = Set<String>()
         for instance in try store.activeInstances() where instance.state == .starting && !instance.ownerIsAlive {
+            // Its objects are on another libvirt host: absent here proves nothing.
+            guard instance.host == nil || host == nil || instance.host == host else {
+                progress("\(instance.lab): interrupted instance \(instance.id) is on host \(instance.host ?? "the default one"); "
+                         + "run `vmlab gc --connect \(instance.host ?? "URI")` for it")
+                continue
+            }
             if claim(instance.owner) { doomed.insert(instance.owner) }
         }
         let interrupted = try store.interruptedRuns().filter { claim("lab:\($0.instance)") }
@@ -363,6 +375,16 @@ public struct LabRunner: Sendable {
 }
 
 extension LabRunner {
+    /// The same runner (home, store, settings) working on another libvirt host: the one a
+    /// host pool placed an instance on (`host`: its URI, recorded with the instance).
+    public func on(_ other: Connection, host: String) -> LabRunner {
+        var runner = LabRunner(home: home, store: store, connection: other, progress: progress)
+        runner.host = host
+        runner.bootTimeout = bootTimeout
+        runner.useBaselineCache = useBaselineCache
+        return runner
+    }
+
     /// The domain of one VM of a started lab, or an error naming the lab's VMs.
     public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
         let name = Naming.labDomain(lab: instance.lab, instance: instance.slot, vm: vm)

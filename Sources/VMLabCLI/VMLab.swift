@@ -16,7 +16,7 @@ public struct VMLab: AsyncParsableCommand {
         discussion: "Results go to stdout, progress to stderr. Start with `vmlab doctor`.",
         subcommands: [
             Doctor.self, LabCommand.self, Run.self, Results.self, Report.self, Exec.self, Console.self,
-            Check.self, Submit.self, Grade.self, Validate.self, CourseCommand.self,
+            Check.self, Submit.self, Grade.self, Validate.self, CourseCommand.self, Hosts.self,
             VMCommand.self, SnapshotCommand.self, ImageCommand.self, GC.self, DocsCommand.self,
         ])
 

@@ -38,7 +38,7 @@ struct StoreTests {
             }
             #expect(failures.withLock { $0 }.isEmpty, "round \(round)")
             let store = try Store(url: url)
-            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 4)
+            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 5)
         }
     }
 
@@ -68,7 +68,7 @@ struct StoreTests {
             let reopened = try Store(url: url)
             let applied = try reopened.db.read { db in try Store.migrator.appliedMigrations(db) }
             #expect(applied == ["v1: resources and guests", "v2: lab instances, runs, events, measurements",
-                               "v3: owner process identity", "v4: name slots"])
+                               "v3: owner process identity", "v4: name slots", "v5: instance host"])
             #expect(try reopened.resources().map(\.name) == ["/x"])
         }
     }

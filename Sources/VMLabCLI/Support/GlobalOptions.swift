@@ -72,10 +72,25 @@ extension GlobalOptions {
 
     func courseLayout() throws -> CourseLayout { CourseLayout(root: try courseDirectory()) }
 
-    func runner() throws -> LabRunner {
-        var runner = try LabRunner(home: home, store: store(), uri: uri, progress: Output.reporter)
-        runner.useBaselineCache = !cold && ProcessInfo.processInfo.environment["VMLAB_BASELINES"] != "off"
+    func runner() throws -> LabRunner { try runner(at: uri) }
+
+    /// A runner on the libvirt host at `uri`.
+    func runner(at uri: String, store: Store? = nil) throws -> LabRunner {
+        var runner = try LabRunner(home: home, store: store ?? self.store(), uri: uri, progress: Output.reporter)
+        runner.host = uri
+        runner.useBaselineCache = useBaselines
         return runner
+    }
+
+    /// Whether starts use saved baselines: not with --cold or $VMLAB_BASELINES=off.
+    var useBaselines: Bool { !cold && ProcessInfo.processInfo.environment["VMLAB_BASELINES"] != "off" }
+
+    /// The lab's running instance and a runner on the host it runs on (the one a host pool
+    /// placed it on, else this process's host).
+    func placedInstance(_ lab: String) throws -> (runner: LabRunner, instance: InstanceRecord) {
+        let store = try store()
+        let instance = try activeInstance(lab, store: store)
+        return (try runner(at: instance.host ?? uri, store: store), instance)
     }
 
     /// The lab's running instance, or an error saying how to start it.
@@ -101,8 +116,8 @@ extension GlobalOptions {
         switch target.count {
         case 1: return try guests().agent(target[0])
         case 2:
-            let runner = try runner()
-            return try runner.agent(of: try activeInstance(target[0], store: runner.store), vm: target[1])
+            let (runner, instance) = try placedInstance(target[0])
+            return try runner.agent(of: instance, vm: target[1])
         default: throw ValidationError("name a guest, or a lab and one of its VMs")
         }
     }
@@ -112,8 +127,8 @@ extension GlobalOptions {
         switch target.count {
         case 1: return try guests().console(target[0])
         case 2:
-            let runner = try runner()
-            return try runner.console(of: try activeInstance(target[0], store: runner.store), vm: target[1])
+            let (runner, instance) = try placedInstance(target[0])
+            return try runner.console(of: instance, vm: target[1])
         default: throw ValidationError("name a guest, or a lab and one of its VMs")
         }
     }

@@ -20,10 +20,10 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let coursework = try global.coursework()
+        let (runner, instance) = try global.placedInstance(lab)
+        let coursework = Coursework(runner: runner, catalog: try global.catalog())
         let spec = try coursework.catalog.load(lab)
         let rubric = try coursework.rubric(for: spec)
-        let instance = try global.activeInstance(lab, store: coursework.runner.store)
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.progress("no answers read (\(answers) not found)") }
         let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance,
@@ -55,9 +55,9 @@ struct Submit: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let coursework = try global.coursework()
+        let (runner, instance) = try global.placedInstance(lab)
+        let coursework = Coursework(runner: runner, catalog: try global.catalog())
         let spec = try coursework.catalog.load(lab)
-        let instance = try global.activeInstance(lab, store: coursework.runner.store)
         guard instance.student == student else {
             throw VMLabError(.invalidState, "this instance of \(lab) was started "
                 + (instance.student.map { "for student \($0)" } ?? "without --student")

@@ -22,6 +22,7 @@ struct Grade: AsyncParsableCommand {
     @Option(help: "Write JUnit XML here (a test case per student and check).") var junit: String?
     @Option(help: "Students graded at once (each replay has guests of its own); the gradebook is the same for any count.")
     var jobs: Int = 1
+    @OptionGroup var pool: PoolOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -39,11 +40,17 @@ struct Grade: AsyncParsableCommand {
         let possible = rules.checks.reduce(0) { $0 + $1.points }
 
         var replayer: (@Sendable (ReplayRequest) async throws -> ReplayOutcome)?
+        let pool = replay ? try self.pool.pool(global) : nil
         if replay {
             let coursework = try global.coursework()
             let image = try await global.image(for: lab)
             let accelerator = try await global.accelerator()
-            replayer = { request in try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator) }
+            if let pool {
+                let pooled = PooledReplays(coursework: coursework, pool: pool)
+                replayer = { request in try await pooled.replay(request, lab: lab, image: image, accelerator: accelerator) }
+            } else {
+                replayer = { request in try await coursework.replay(request, lab: lab, image: image, accelerator: accelerator) }
+            }
         }
 
         let files = try submissionFiles()
@@ -56,6 +63,8 @@ struct Grade: AsyncParsableCommand {
         }) { file in
             await Self.grade(file, lab: lab, grader: grader, secret: secret, possible: possible, replay: replay)
         }
+
+        if let pool { await Self.reportPlacements(pool) }
 
         let ids = rules.checks.map(\.id)
         if let csv { try Gradebook.csv(reports, checkIDs: ids).write(toFile: csv, atomically: true, encoding: .utf8) }
@@ -74,6 +83,14 @@ struct Grade: AsyncParsableCommand {
                     + ids.map { id in r.rejected != nil ? "rejected" : r.checks.first { $0.id == id }.map { String(format: "%.1f", $0.earned) } ?? "-" }
             })
         }
+    }
+
+    /// How a batch used the pool, on stderr: instances placed per host, hosts lost.
+    static func reportPlacements(_ pool: HostPool) async {
+        let placements = await pool.placements
+        let lost = await pool.lostHosts
+        let split = pool.spec.hosts.map { "\($0.name) \(placements[$0.name] ?? 0)" }.joined(separator: ", ")
+        Output.progress("placed per host: \(split)" + (lost.isEmpty ? "" : "; lost: \(lost.keys.sorted().joined(separator: ", "))"))
     }
 
     /// One submission's report; a submission that cannot be graded is a rejection, and the batch goes on.
@@ -128,6 +145,7 @@ struct Validate: AsyncParsableCommand {
     @Argument(help: "Labs to validate (default: every lab with a rubric).") var labs: [String] = []
     @Option(help: "Write JUnit XML here (a test case per lab and assertion).") var junit: String?
     @Option(help: "Labs validated at once; the report lists them in the same order for any count.") var jobs: Int = 1
+    @OptionGroup var pool: PoolOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -143,14 +161,16 @@ struct Validate: AsyncParsableCommand {
             : labs
         guard !names.isEmpty else { throw VMLabError(.notFound, "no lab with a rubric (Grading/NAME/rubric.yaml) to validate") }
         let global = self.global
+        let pool = try self.pool.pool(global)
         let validator = Validator(coursework: coursework, accelerator: try await global.accelerator(),
-                                  secret: try global.courseSecret(), image: { lab in try await global.image(for: lab) })
+                                  secret: try global.courseSecret(), pool: pool, image: { lab in try await global.image(for: lab) })
         let started = ContinuousClock.now
         let perLab = await concurrentMap(names, jobs: jobs, finished: { index, labCases, done, total in
             let failed = labCases.filter { $0.failure != nil }.count
             Output.progress("[\(done)/\(total)] \(names[index]): \(failed == 0 ? "passed" : "\(failed) failed"); "
                             + estimatedRemaining(elapsed: ContinuousClock.now - started, done: done, total: total))
         }) { name in await validator.validate(name) }
+        if let pool { await Grade.reportPlacements(pool) }
         var cases: [(name: String, className: String, failure: String?, seconds: Double)] = []
         for (name, labCases) in zip(names, perLab) {
             for c in labCases {

@@ -89,13 +89,28 @@ struct LabCommand: AsyncParsableCommand {
             "Student id. Alone, values derive from the course secret on this machine (a course run on one machine).",
             valueName: "id"))
         var student: String?
+        @OptionGroup var pool: PoolOptions
         @OptionGroup var workspace: WorkspaceOption
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
             try workspace.prepare(for: try global.catalog().load(lab))
             let identity = try identity { try global.courseSecret() }
-            let started = try await global.openCourse().start(lab, for: identity)
+            let course: Course
+            if let pool = try pool.pool(global) {
+                // Placed on a host of the pool; later commands find it there (the instance records it).
+                let needs = PooledReplays.needs(try global.catalog().load(lab))
+                let lease = try await pool.acquire(guests: needs.guests, memoryBytes: needs.memoryBytes)
+                Output.progress("\(lab): placed on host \(lease.host.name) (\(lease.host.uri))")
+                var runner = LabRunner(home: global.home, store: try global.store(), connection: lease.connection,
+                                       progress: Output.reporter)
+                runner.host = lease.host.uri
+                runner.useBaselineCache = global.useBaselines
+                course = Course(layout: try global.courseLayout(), runner: runner, accelerator: try global.acceleratorSetting())
+            } else {
+                course = try global.openCourse()
+            }
+            let started = try await course.start(lab, for: identity)
             for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
                 Output.progress("\(name) = \(value) (yours)")
             }
@@ -126,9 +141,10 @@ struct LabCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let runner = try global.runner()
-            let store = runner.store
+            let store = try global.store()
             let instances = try store.activeInstances(lab: lab)
+            // A runner per host the instances run on (a pool may have placed them apart).
+            var runners: [String: LabRunner] = [:]
             if instances.isEmpty {
                 Output.progress(lab.map { "lab \($0) is not started" } ?? "no lab is started")
                 return
@@ -136,7 +152,9 @@ struct LabCommand: AsyncParsableCommand {
             var rows: [[String]] = []
             for instance in instances {
                 guard let spec = try? global.catalog().load(instance.lab) else { continue }
-                for (vm, state) in runner.vmStates(of: instance, lab: spec) {
+                let host = instance.host ?? global.uri
+                if runners[host] == nil { runners[host] = try global.runner(at: host, store: store) }
+                for (vm, state) in runners[host]!.vmStates(of: instance, lab: spec) {
                     rows.append([instance.lab, instance.id, instance.state.rawValue, vm, state,
                                  "\(try store.runs(instance: instance.id).count)"])
                 }
@@ -156,8 +174,8 @@ struct LabCommand: AsyncParsableCommand {
 
         func run() async throws {
             let spec = try global.catalog().load(lab)
-            let runner = try global.runner()
-            try await runner.reset(spec, instance: try global.activeInstance(lab, store: runner.store))
+            let (runner, instance) = try global.placedInstance(lab)
+            try await runner.reset(spec, instance: instance)
             Output.line("\(lab) reset to baseline")
         }
     }
@@ -168,8 +186,8 @@ struct LabCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let runner = try global.runner()
-            try runner.stop(try global.activeInstance(lab, store: runner.store))
+            let (runner, instance) = try global.placedInstance(lab)
+            try runner.stop(instance)
             Output.line("\(lab) stopped")
         }
     }

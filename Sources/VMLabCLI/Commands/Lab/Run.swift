@@ -28,8 +28,7 @@ struct Run: AsyncParsableCommand {
         guard let exp = spec.experiment(experiment) else {
             throw VMLabError(.notFound, "lab \(lab) has no experiment '\(experiment)' (it has: \(spec.experiments.map(\.name).joined(separator: ", ")))")
         }
-        let runner = try global.runner()
-        let instance = try global.activeInstance(lab, store: runner.store)
+        let (runner, instance) = try global.placedInstance(lab)
         let request = RunRequest(settings: try sets.map(ParameterArgument.setting), sweeps: try sweeps.map(ParameterArgument.sweep),
                                  repetitions: repetitions)
         let plans = try spec.plan(request, studentValues: instance.fixed)

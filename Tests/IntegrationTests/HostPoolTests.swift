@@ -1,0 +1,227 @@
+import Foundation
+import Grading
+import Guests
+import LabModel
+import Testing
+import VMLabSupport
+
+extension RealHost {
+/// Two real libvirt hosts on this machine (scripts/two-hosts.sh: two network namespaces
+/// joined by a veth pair, a libvirtd each): a batch of bundles is graded with
+/// `--replay --jobs 2` across both, host b's libvirtd is killed mid-batch, and the batch
+/// still grades every student once, with the totals of serial grading on one host.
+/// `down` leaves no namespace, daemon or folder. A one-VM lab of its own keeps it cheap.
+@Suite struct HostPoolTests {
+    static let script = IntegrationEnvironment.repository.appendingPathComponent("scripts/two-hosts.sh").path
+    static let clientNamespace = "vmlabpool-a"
+    /// Each student's answer; the replay check passes for a number of at least 10.
+    static let answers: [(student: String, n: Int)] = [("s01", 12), ("s02", 3), ("s03", 20), ("s04", 7), ("s05", 42), ("s06", 15)]
+
+    /// A course holding only the pool lab: one 256 MiB guest that echoes a number.
+    func makeCourse(in root: URL) throws -> URL {
+        let course = root.appendingPathComponent("course")
+        let fm = FileManager.default
+        try fm.createDirectory(at: course.appendingPathComponent("Labs/pooled"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: course.appendingPathComponent("Grading/pooled"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(at: course.appendingPathComponent("Images"),
+                                  withDestinationURL: IntegrationEnvironment.repository.appendingPathComponent("Images"))
+        try """
+        title: Host pool placement
+        summary: One small guest that echoes the student's number.
+        image: base
+        parameters:
+          n: {type: int, min: 0, max: 1000, default: 1, description: the number the guest echoes}
+        vms:
+          box: {memory: 256M}
+        experiments:
+          echo:
+            description: the guest echoes n
+            steps:
+              - measure: {name: echoed, unit: n, vm: box, command: "echo ${n}"}
+        """.write(to: course.appendingPathComponent("Labs/pooled/lab.yaml"), atomically: true, encoding: .utf8)
+        try """
+        lab: pooled
+        pass-mark: 1
+        checks:
+          - id: echoed
+            title: in a fresh guest, the student's number comes back and is at least 10
+            points: 2
+            replay:
+              experiment: echo
+              set: {n: "${answer.n}"}
+              expect: "echoed == n && n >= 10"
+        """.write(to: course.appendingPathComponent("Grading/pooled/rubric.yaml"), atomically: true, encoding: .utf8)
+        return course
+    }
+
+    /// A child started with posix_spawn, its output in files, reaped with wait4. (Foundation's
+    /// Process once missed the exit of `two-hosts.sh up` here and the test hung on a zombie.)
+    struct Child {
+        let pid: pid_t
+        let out: URL, err: URL
+
+        static func start(_ argv: [String], environment: [String: String] = [:], scratch: URL) throws -> Child {
+            let tag = UUID().uuidString.prefix(8)
+            let out = scratch.appendingPathComponent("\(tag).out"), err = scratch.appendingPathComponent("\(tag).err")
+            let quoted = argv.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            let command = "exec " + quoted.joined(separator: " ") + " </dev/null >'\(out.path)' 2>'\(err.path)'"
+            let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+            var pid: pid_t = 0
+            let args: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+            defer { (args + envp).forEach { free($0) } }
+            guard posix_spawn(&pid, "/bin/sh", nil, nil, args, envp) == 0 else {
+                throw VMLabError(.failed, "cannot start \(argv.first ?? "")")
+            }
+            return Child(pid: pid, out: out, err: err)
+        }
+
+        /// The exit status once the child has ended; nil while it runs.
+        func exited() -> Int32? {
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+
+        func finish() async throws -> (status: Int32, stdout: String, stderr: String) {
+            while true {
+                if let status = exited() { return (status, stdout, stderr) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        var stdout: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
+    }
+
+    static let scratch: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-pool-it-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    func twoHosts(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await Child.start(["bash", Self.script] + args, scratch: Self.scratch).finish()
+    }
+
+    /// What is left of the pool on this machine: namespaces, its run folder, the cgroups
+    /// libvirt made for this lab's guests (a guest whose libvirtd died keeps its own).
+    func poolLeftovers() throws -> [String] {
+        let fm = FileManager.default
+        let namespaces = ((try? fm.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("vmlabpool-") }.sorted()
+        let cgroups = ((try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).flatMap { controller in
+            ((try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(controller)/machine")) ?? [])
+                .filter { $0.contains("-vmlab-pooled-") }.map { "/sys/fs/cgroup/\(controller)/machine/\($0)" }
+        }
+        return namespaces + cgroups + (fm.fileExists(atPath: "/run/vmlab-pool") ? ["/run/vmlab-pool"] : [])
+    }
+
+    @Test func aBatchGradedAcrossTwoHostsSurvivesLosingOne() async throws {
+        let started = ContinuousClock.now
+        let up = try await twoHosts("up")
+        try #require(up.status == 0, "two-hosts.sh up: \(up.stderr)")
+        let home = try IntegrationEnvironment.makeHome()
+        var environment = try await IntegrationEnvironment.environment(home: home)
+        environment["VMLAB_COURSE"] = try makeCourse(in: home.root).path
+        defer {
+            let down = try? Child.start(["bash", Self.script, "down"], scratch: Self.scratch)
+            var status: Int32?
+            while down != nil, status == nil { status = down?.exited(); usleep(100_000) }
+            #expect(status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not start")")
+            #expect((try? poolLeftovers()) == [], "down leaves nothing of the pool: \((try? poolLeftovers()) ?? [])")
+            try? FileManager.default.removeItem(at: home.root)
+            print("two-hosts.sh down:\n\(down?.stderr ?? "")")
+            try? FileManager.default.removeItem(at: Self.scratch)
+        }
+        try up.stdout.write(to: home.root.appendingPathComponent(HostPoolSpec.fileName), atomically: true, encoding: .utf8)
+
+        /// vmlab where the pool's clients live: the namespace on the hosts' link.
+        func clientArgv(_ args: [String]) -> [String] {
+            ["ip", "netns", "exec", Self.clientNamespace, IntegrationEnvironment.vmlabBinary.path] + args
+        }
+        func vmlab(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await Child.start(clientArgv(args), environment: environment, scratch: Self.scratch).finish()
+        }
+
+        // The image is built here: supermin fetches packages, and the hosts' link goes nowhere.
+        let image = try await Child.start([IntegrationEnvironment.vmlabBinary.path, "image", "build", "base"],
+                                          environment: environment, scratch: Self.scratch).finish()
+        try #require(image.status == 0, "vmlab image build base: \(image.stderr)")
+
+        let hosts = try await vmlab("hosts", "--format", "json")
+        try #require(hosts.status == 0, "vmlab hosts: \(hosts.stderr)")
+        let listed = try JSONSerialization.jsonObject(with: Data(hosts.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(listed.map { $0["name"] as? String } == ["pool-a", "pool-b"], "\(hosts.stdout)")
+        #expect(listed.allSatisfy { $0["reachable"] as? Bool == true && ($0["freeMemoryMiB"] as? Int ?? 0) > 0
+                                    && ($0["images"] as? [String] ?? []).contains { $0.hasPrefix("base@") } },
+                "both hosts answer: \(hosts.stdout)")
+
+        // The bundles, as `vmlab submit` writes them (the rubric needs only the answer).
+        let lab = try LabCatalog(layout: CourseLayout(root: URL(fileURLWithPath: environment["VMLAB_COURSE"]!))).load("pooled")
+        let bundles = home.root.appendingPathComponent("bundles")
+        try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
+        for (student, n) in Self.answers {
+            let submission = Submission(lab: "pooled", student: student, labDigest: Coursework.labDigest(lab), imageDigest: "",
+                                        instance: "none", runs: [], measurements: [], answers: ["n": "\(n)"], artifacts: [:])
+            try submission.encoded().write(to: bundles.appendingPathComponent("\(student).json"))
+        }
+        let rubric = URL(fileURLWithPath: environment["VMLAB_COURSE"]!).appendingPathComponent("Grading/pooled/rubric.yaml").path
+
+        // The batch in the background; host b's libvirtd is killed as its second replay begins.
+        let batch = try Child.start(clientArgv(["grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "2",
+                                                "--format", "json"]), environment: environment, scratch: Self.scratch)
+        let batchStarted = ContinuousClock.now
+        var killedAt: Duration?
+        var batchStatus: Int32?
+        while batchStatus == nil {
+            try await Task.sleep(for: .milliseconds(500))
+            batchStatus = batch.exited()
+            let log = batch.stderr
+            if batchStatus == nil, killedAt == nil, log.components(separatedBy: "placed on host pool-b").count - 1 >= 2 {
+                try await Task.sleep(for: .seconds(1))  // inside its replay, not before it
+                let stop = try await twoHosts("stop", "b")
+                #expect(stop.status == 0, "two-hosts.sh stop b: \(stop.stderr)")
+                killedAt = ContinuousClock.now - batchStarted
+            }
+            if batchStatus == nil, ContinuousClock.now - batchStarted > .seconds(1200) {
+                kill(batch.pid, SIGTERM)
+                Issue.record("the batch took more than 20 minutes")
+            }
+        }
+        let batchSeconds = (ContinuousClock.now - batchStarted).seconds
+        let log = batch.stderr
+        try #require(batchStatus == 0, "the pooled batch failed:\n\(log)")
+        #expect(killedAt != nil, "host b never got a second replay to lose:\n\(log)")
+        let pooled = try JSONDecoder().decode([GradeReport].self, from: Data(batch.stdout.utf8))
+
+        // Every student once, each graded (no rejection, no failed replay), b's lost replay run again on a.
+        #expect(pooled.map(\.student).sorted() == Self.answers.map(\.student), "\(pooled.map(\.student))")
+        for report in pooled {
+            #expect(report.rejected == nil, "\(report.student): \(report.rejected ?? "")")
+            #expect(!(report.checks.first?.detail.contains("the replay failed") ?? true), "\(report.student): \(report.checks)")
+        }
+        #expect(log.contains("host pool-b lost") && log.contains("running it again on another host"), "\(log)")
+        let placedA = log.components(separatedBy: "placed on host pool-a").count - 1
+        let placedB = log.components(separatedBy: "placed on host pool-b").count - 1
+        #expect(placedA >= 1 && placedB >= 2 && placedA + placedB == Self.answers.count + 1,
+                "six replays and one again: a \(placedA), b \(placedB)")
+
+        // Serial grading on one host (no pool: --connect), in the same home.
+        let serialStarted = ContinuousClock.now
+        let serial = try await vmlab("grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "1", "--format", "json",
+                                     "--connect", "qemu+tcp://198.18.1.1/system")
+        try #require(serial.status == 0, "serial grading: \(serial.stderr)")
+        let serialReports = try JSONDecoder().decode([GradeReport].self, from: Data(serial.stdout.utf8))
+        #expect(pooled.map(\.total) == serialReports.map(\.total), "pooled \(pooled.map(\.total)), serial \(serialReports.map(\.total))")
+        #expect(pooled.map(\.total) == Self.answers.map { $0.n >= 10 ? 2.0 : 0.0 })
+        let timeline = log.split(whereSeparator: \.isNewline)
+            .filter { $0.contains("placed on host") || $0.contains(" lost") || $0.hasPrefix("[") || $0.contains("placed per host") }
+        print("host pool batch:\n  " + timeline.joined(separator: "\n  "))
+        let serialSeconds = (ContinuousClock.now - serialStarted).seconds
+        print("host pool: serial grading of \(Self.answers.count) students on one host \(String(format: "%.1f", serialSeconds)) s")
+        print("host pool: batch \(String(format: "%.1f", batchSeconds)) s (host b killed at "
+              + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB); "
+              + "whole test \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")
+    }
+}
+}
