@@ -29,7 +29,7 @@ public struct Orphans: Sendable {
             found.append(Resource(kind: .network, name: network.name, owner: tag.owner))
         }
         let folders: [(URL, String, (String) -> Bool)] = [
-            (home.instances, "lab:", Self.isInstanceID), (home.guests, "guest:", Naming.isValidName),
+            (home.instances, "lab:", Naming.isInstanceID), (home.guests, "guest:", Naming.isValidName),
         ]
         for (parent, ownerPrefix, isOwnerName) in folders {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
@@ -40,10 +40,5 @@ public struct Orphans: Sendable {
             }
         }
         return found
-    }
-
-    /// Eight hex digits, as `Naming.newInstanceID` makes them.
-    static func isInstanceID(_ name: String) -> Bool {
-        name.utf8.count == 8 && name.allSatisfy(\.isHexDigit)
     }
 }

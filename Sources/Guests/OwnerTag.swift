@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import VMLabSupport
 
 /// Who made a libvirt domain or network: the owner as the store records it (`lab:ID`,
@@ -25,53 +28,14 @@ public struct OwnerTag: Sendable, Equatable {
     }
 
     /// The tag in an object's XML description (as libvirt returns it), or nil when the
-    /// object has none (made by an older vmlab, or by someone else).
+    /// object has none (made by an older vmlab, or by someone else). Read with an XML
+    /// parser, so quoting, entities and the namespace prefix are XML's, not guessed.
     public init?(describedIn xml: String) {
-        guard let start = xml.range(of: "<vmlab:owner "),
-              let end = xml[start.upperBound...].range(of: "/>") else { return nil }
-        let attributes = Self.attributes(String(xml[start.upperBound..<end.lowerBound]))
-        guard attributes["xmlns:vmlab"] == Self.namespace, let owner = attributes["owner"], let home = attributes["home"],
-              !owner.isEmpty, !home.isEmpty else { return nil }
+        guard let document = try? XMLDocument(xmlString: xml, options: []),
+              let found = try? document.nodes(forXPath: "/*/metadata/*[local-name()='owner']"),
+              let element = found.lazy.compactMap({ $0 as? XMLElement }).first(where: { $0.uri == Self.namespace }),
+              let owner = element.attribute(forName: "owner")?.stringValue, !owner.isEmpty,
+              let home = element.attribute(forName: "home")?.stringValue, !home.isEmpty else { return nil }
         self.init(owner: owner, home: home)
-    }
-
-    /// `name="value"` or `name='value'` pairs, with XML's entities decoded.
-    static func attributes(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        var rest = Substring(text)
-        while let equals = rest.firstIndex(of: "=") {
-            let name = rest[..<equals].trimmingCharacters(in: .whitespacesAndNewlines)
-            let afterEquals = rest[rest.index(after: equals)...].drop(while: { $0 == " " })
-            guard let quote = afterEquals.first, quote == "\"" || quote == "'" else { break }
-            let valueStart = afterEquals.index(after: afterEquals.startIndex)
-            guard let valueEnd = afterEquals[valueStart...].firstIndex(of: quote) else { break }
-            result[name] = decode(String(afterEquals[valueStart..<valueEnd]))
-            rest = afterEquals[afterEquals.index(after: valueEnd)...]
-        }
-        return result
-    }
-
-    static func decode(_ text: String) -> String {
-        var result = ""
-        var rest = Substring(text)
-        while let amp = rest.firstIndex(of: "&") {
-            result += rest[..<amp]
-            guard let semicolon = rest[amp...].prefix(12).firstIndex(of: ";") else {
-                result += rest[amp...]
-                return result
-            }
-            let entity = rest[rest.index(after: amp)..<semicolon]
-            let named: [Substring: String] = ["lt": "<", "gt": ">", "quot": "\"", "apos": "'", "amp": "&"]
-            if let value = named[entity] {
-                result += value
-            } else if entity.hasPrefix("#"), let code = entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16)
-                        : UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(code) {
-                result.unicodeScalars.append(scalar)
-            } else {
-                result += rest[amp...semicolon]
-            }
-            rest = rest[rest.index(after: semicolon)...]
-        }
-        return result + rest
     }
 }

@@ -190,10 +190,7 @@ public struct ResultsTable: Sendable, Equatable {
     /// `{run, experiment, parameters, repetition, takenAt, measurements: {name: {value, unit}}}`,
     /// dates in ISO 8601, a non-finite value as `null`.
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        let data = try encoder.encode(rows.map(JSONRow.init))
+        let data = try JSONCoding.encoder().encode(rows.map(JSONRow.init))
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -126,7 +126,7 @@ public struct BaselineCache: Sendable {
             for slot in slots where !slot.hasPrefix(".") {
                 let file = folder(key: key, slot: slot).appendingPathComponent("entry.json")
                 guard let data = try? BoundedFile.read(file, maxBytes: 1 << 20),
-                      var entry = try? JSONDecoder.iso8601.decode(Entry.self, from: data),
+                      var entry = try? JSONCoding.decoder().decode(Entry.self, from: data),
                       entry.key == key, entry.slot == slot else { continue }
                 entry.lastUsed = (try? fm.attributesOfItem(atPath: file.path)[.modificationDate]) as? Date
                 found.append(entry)
@@ -144,7 +144,7 @@ public struct BaselineCache: Sendable {
     /// Writes `entry.json` into the staging folder and puts the entry in place.
     func commit(_ entry: Entry) throws {
         let staging = stagingFolder(key: entry.key, slot: entry.slot)
-        try JSONEncoder.iso8601.encode(entry).write(to: staging.appendingPathComponent("entry.json"))
+        try JSONCoding.encoder().encode(entry).write(to: staging.appendingPathComponent("entry.json"))
         let final = folder(key: entry.key, slot: entry.slot)
         if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
         try FileManager.default.moveItem(at: staging, to: final)
@@ -189,22 +189,5 @@ public struct BaselineCache: Sendable {
             if try dryRun || remove(entry, store: store) { removed.append(path) }
         }
         return removed
-    }
-}
-
-extension JSONEncoder {
-    static var iso8601: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    static var iso8601: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

@@ -22,6 +22,11 @@ extension Naming {
         String(format: "%08x", UInt32.random(in: 0 ... .max))
     }
 
+    /// Eight lowercase hex digits, as `newInstanceID` makes them.
+    public static func isInstanceID(_ name: String) -> Bool {
+        name.utf8.count == 8 && name.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+    }
+
     /// `vmlab-<lab>-<id>-<vm>`: readable in `virsh list`, unique by the id.
     public static func labDomain(lab: String, instance: String, vm: String) -> String {
         "\(prefix)\(lab)-\(instance)-\(vm)"

@@ -30,6 +30,19 @@ struct OwnerTagTests {
         #expect(OwnerTag(describedIn: dumped) == OwnerTag(owner: "guest:a&b", home: "abc-123"))
     }
 
+    /// The namespace, not the prefix, marks the tag; text that only looks like one
+    /// (in a description a person wrote) is not a tag.
+    @Test func theNamespaceMarksTheTagNotItsPrefix() {
+        let otherPrefix = """
+        <domain><metadata><v:owner xmlns:v="urn:vmlab:owner:1" owner='lab:1a2b3c4d' home='h'/></metadata></domain>
+        """
+        #expect(OwnerTag(describedIn: otherPrefix) == OwnerTag(owner: "lab:1a2b3c4d", home: "h"))
+        let inText = """
+        <domain><description>&lt;vmlab:owner xmlns:vmlab="urn:vmlab:owner:1" owner="lab:x" home="h"/&gt;</description></domain>
+        """
+        #expect(OwnerTag(describedIn: inText) == nil)
+    }
+
     @Test(arguments: [
         "<domain><name>x</name></domain>",
         "<metadata><vmlab:owner xmlns:vmlab=\"urn:other\" owner=\"lab:x\" home=\"h\"/></metadata>",

@@ -24,43 +24,24 @@ extension RealHost {
         var seconds: Double
     }
 
-    /// Runs vmlab with `posix_spawn` and reaps it with `wait4`, for its own peak memory.
+    /// Runs vmlab, sampling its own high-water mark while it runs; wait4 gives the figure
+    /// with its children.
     func measured(_ args: [String], environment: [String: String], scratch: URL) async throws -> Outcome {
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        let quoted = ([IntegrationEnvironment.vmlabBinary.path] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let command = "exec " + quoted.joined(separator: " ") + " </dev/null >'\(out.path)' 2>'\(err.path)'"
-        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
         let started = ContinuousClock.now
-        let (status, rss, withChildren) = try await offPool { () throws -> (Int32, Int, Int) in
-            var pid: pid_t = 0
-            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-            defer { (argv + envp).forEach { free($0) } }
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, envp) == 0 else {
-                throw VMLabError(.failed, "cannot start vmlab")
+        let child = try SpawnedProcess([IntegrationEnvironment.vmlabBinary.path] + args, environment: environment,
+                                       stdout: scratch.appendingPathComponent("out"),
+                                       stderr: scratch.appendingPathComponent("err"))
+        var own = 0
+        // The shell execs vmlab, so the pid is vmlab's.
+        let status = try await child.finish(interval: .milliseconds(20)) {
+            if let text = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
+                own = max(own, kib)
             }
-            var status: Int32 = 0
-            var usage = rusage()
-            var own = 0
-            // The shell execs vmlab, so the pid is vmlab's; its high-water mark is read until it ends.
-            while true {
-                if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                   let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
-                    own = max(own, kib)
-                }
-                let reaped = wait4(pid, &status, WNOHANG, &usage)
-                if reaped == pid { break }
-                guard reaped == 0 || errno == EINTR else { throw VMLabError(.failed, "wait4: \(errno)") }
-                usleep(20_000)
-            }
-            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return (code, own, usage.ru_maxrss)
         }
-        let elapsed = ContinuousClock.now - started
-        return Outcome(status: status, stdout: (try? Data(contentsOf: out)) ?? Data(),
-                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
-                       maxRSSKiB: rss, withChildrenKiB: withChildren, seconds: elapsed.seconds)
+        return Outcome(status: status, stdout: child.stdoutData, stderr: child.stderr, maxRSSKiB: own,
+                       withChildrenKiB: child.usage.ru_maxrss, seconds: (ContinuousClock.now - started).seconds)
     }
 
     /// A course folder holding only the hostile lab, with the repository's images.

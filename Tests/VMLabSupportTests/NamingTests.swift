@@ -20,4 +20,12 @@ struct NamingTests {
         #expect(Naming.guestDomain("web") == "vmlab-vm-web")
         #expect(Naming.guestDomain("db-1").hasPrefix(Naming.prefix))
     }
+
+    /// gc takes a folder for an instance's only when its name is an id `newInstanceID` could make.
+    @Test func instanceIDsAreRecognisedExactly() {
+        for _ in 0..<100 { #expect(Naming.isInstanceID(Naming.newInstanceID())) }
+        for name in ["", "1a2b3c4", "1a2b3c4d5", "1A2B3C4D", "1a2b3c4g", "../1a2b3", "1a2b 3c4", "１a2b3c4d"] {
+            #expect(!Naming.isInstanceID(name), "\(name)")
+        }
+    }
 }

@@ -71,16 +71,6 @@ public struct ImageStore: Sendable {
         try FileManager.default.removeItem(at: image.directory)
     }
 
-    static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .iso8601
-        return d
-    }()
-
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.dateEncodingStrategy = .iso8601
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return e
-    }()
+    static let decoder = JSONCoding.decoder()
+    static let encoder = JSONCoding.encoder()
 }

@@ -51,10 +51,7 @@ enum Output {
 
     /// Prints an Encodable value as pretty JSON.
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+        line(String(decoding: try JSONCoding.encoder().encode(value), as: UTF8.self))
     }
 }
 
