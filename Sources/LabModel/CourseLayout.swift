@@ -3,6 +3,7 @@ import Foundation
 /// Where a course keeps its files. The one place the folder layout is spelled out:
 ///
 ///     Labs/NAME/lab.yaml                 a lab, with its handout and files
+///     Labs/common/                       files several labs copy in (`../common/FILE`)
 ///     Images/NAME.yaml                   an image recipe (files in Images/NAME/)
 ///     Grading/NAME/rubric.yaml           a lab's rubric (a course may keep Grading/ private)
 ///     Grading/NAME/solution/solution.yaml  its reference solution

@@ -1,26 +1,36 @@
 import Foundation
 import VMLabSupport
 
-/// The folder of a lab (Labs/NAME/): the only host files a lab may put into a guest.
-/// Lab files are instructor data, so a path may not leave the folder, not even through
-/// `..` or a symlink.
+/// The folder of a lab (Labs/NAME/) and the course's shared lab files (Labs/common/, named
+/// from a lab as `../common/FILE`): the only host files a lab may put into a guest. Lab
+/// files are instructor data, so a path may not leave those folders, not even through `..`
+/// or a symlink.
 public struct LabFolder: Sendable {
     public let labDirectory: URL
     /// Largest file a copy-in reads.
     public static let maxFileBytes = 64 << 20
+    /// The folder beside the labs whose files every lab may copy in: scripts several labs
+    /// share live once, not as copies that drift apart.
+    public static let sharedFolderName = "common"
 
     public init(labDirectory: URL) { self.labDirectory = labDirectory }
 
+    /// Labs/common/ of the lab's course.
+    public var sharedDirectory: URL {
+        labDirectory.deletingLastPathComponent().appendingPathComponent(Self.sharedFolderName, isDirectory: true)
+    }
+
     /// The file `relativePath` names, resolved with symlinks followed; it must exist, be a
-    /// regular file, and lie inside the lab folder.
+    /// regular file, and lie inside the lab folder or the shared folder.
     public func file(_ relativePath: String) throws(VMLabError) -> URL {
         guard !relativePath.hasPrefix("/") else {
             throw VMLabError(.invalidInput, "give a path relative to the lab folder, not an absolute one ('\(relativePath)')")
         }
-        let root = labDirectory.resolvingSymlinksInPath().standardizedFileURL.path
+        let roots = [labDirectory, sharedDirectory].map { $0.resolvingSymlinksInPath().standardizedFileURL.path }
         let file = labDirectory.appendingPathComponent(relativePath).resolvingSymlinksInPath().standardizedFileURL
-        guard file.path.hasPrefix(root + "/") else {
-            throw VMLabError(.invalidInput, "'\(relativePath)' resolves to \(file.path), outside the lab folder \(root)")
+        guard roots.contains(where: { file.path.hasPrefix($0 + "/") }) else {
+            throw VMLabError(.invalidInput, "'\(relativePath)' resolves to \(file.path), outside the lab folder \(roots[0]) "
+                             + "and the course's shared files \(roots[1]) (name those as ../\(Self.sharedFolderName)/FILE)")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else {

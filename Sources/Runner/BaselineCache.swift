@@ -88,13 +88,16 @@ public struct BaselineCache: Sendable {
         add(accelerator)
         for (name, value) in setupInputs.sorted(by: { $0.key < $1.key }) { add("\(name)=\(value)") }
         for definition in definitions { add(definition) }
-        let folder = lab.source.deletingLastPathComponent()
-        guard let files = try labFiles(folder) else { return nil }
-        for file in files {
-            add(file)
-            let data = try BoundedFile.read(folder.appendingPathComponent(file), maxBytes: LabFolder.maxFileBytes)
-            hash.update(data: Data("\(data.count):".utf8))
-            hash.update(data: data)
+        // The lab folder, and the course's shared files any lab may copy in.
+        let labFolder = LabFolder(labDirectory: lab.source.deletingLastPathComponent())
+        for (folder, prefix) in [(labFolder.labDirectory, ""), (labFolder.sharedDirectory, "../\(LabFolder.sharedFolderName)/")] {
+            guard let files = try labFiles(folder) else { return nil }
+            for file in files {
+                add(prefix + file)
+                let data = try BoundedFile.read(folder.appendingPathComponent(file), maxBytes: LabFolder.maxFileBytes)
+                hash.update(data: Data("\(data.count):".utf8))
+                hash.update(data: data)
+            }
         }
         return hash.finalize().prefix(12).map { String(format: "%02x", $0) }.joined()
     }

@@ -88,6 +88,39 @@ struct LabFileBoundsTests {
         #expect(try LabFolder(labDirectory: url.deletingLastPathComponent()).read("files/ok.sh") == Data("#!/bin/sh\n".utf8))
     }
 
+    /// Labs/common/ is the one folder outside its own a lab may copy from; another lab's
+    /// folder and a symlink out of common/ stay out of reach.
+    @Test func copyInReachesTheCoursesSharedFilesAndNothingElse() throws {
+        let course = try TempCourse()
+        defer { course.remove() }
+        _ = try course.writeLab("other", "title: T\nsummary: S\nimage: base\nvms: {box: {}}\nexperiments: {e: {steps: [{sleep: 1}]}}",
+                                files: ["files/secret.sh": "x\n"])
+        let url = try course.writeLab("x", """
+        title: T
+        summary: S
+        image: base
+        vms: {box: {}}
+        experiments:
+          e:
+            steps:
+              - copy-in: {vm: box, from: ../common/tool.sh, to: /x}
+              - copy-in: {vm: box, from: ../other/files/secret.sh, to: /x}
+              - copy-in: {vm: box, from: ../common/escape, to: /x}
+        """)
+        let common = course.root.appendingPathComponent("Labs/common")
+        try FileManager.default.createDirectory(at: common, withIntermediateDirectories: true)
+        try Data("#!/bin/sh\n".utf8).write(to: common.appendingPathComponent("tool.sh"))
+        try FileManager.default.createSymbolicLink(atPath: common.appendingPathComponent("escape").path,
+                                                   withDestinationPath: "/etc/hostname")
+        let message = loadError(url)
+        #expect(!message.contains("steps[0]"), "\(message)")
+        #expect(message.contains("steps[1].copy-in.from: '../other/files/secret.sh' resolves to"))
+        #expect(message.contains("steps[2].copy-in.from: '../common/escape' resolves to /etc/hostname, outside the lab folder"))
+        let folder = LabFolder(labDirectory: url.deletingLastPathComponent())
+        #expect(try folder.read("../common/tool.sh") == Data("#!/bin/sh\n".utf8))
+        #expect(LabCatalog(layout: CourseLayout(root: course.root)).names() == ["other", "x"], "common/ is not a lab")
+    }
+
     @Test func numbersMustBeFinite() {
         let ratio = ParameterSpec(name: "ratio", kind: .number(min: 0, max: 4), defaultValue: "1")
         for value in ["nan", "NaN", "inf", "-infinity"] {

@@ -6,11 +6,12 @@ import Yams
 public struct CopyInStep: StepKind, Equatable {
     public static let key = "copy-in"
     public static let form = "`{vm, from, to}`"
-    public static let summary = "host file (relative to the lab folder, and inside it; must exist unless it contains `${`) "
+    public static let summary = "host file (relative to the lab folder, and inside it or the course's shared `Labs/common/`, "
+        + "named `../common/FILE`; must exist unless it contains `${`) "
         + "to an absolute guest path (its folder is created)"
     public static let schema = Schema.object(required: ["vm", "from", "to"], [
         "vm": Schema.ref("vmRef"),
-        "from": ["type": "string", "minLength": 1, "pattern": "^[^/]", "description": "Host file, relative to the lab folder."],
+        "from": ["type": "string", "minLength": 1, "pattern": "^[^/]", "description": "Host file, relative to the lab folder (or ../common/FILE)."],
         "to": Schema.ref("guestPath"),
     ])
 

@@ -1,11 +1,10 @@
 #!/bin/sh
 # The lab's own attack, run on the attacker: a SYN flood at TARGET:PORT from a spoofed
 # source, in the background until `flood.sh stop`. The target is always an address of the
-# lab's own networks (in net-attack-nat: the NAT gateway's campus address). The source is
-# an unused address of the attacker's own /24 (.100-.199), picked anew each run: replies
-# to it go nowhere, so every SYN that reaches a service leaves a half-open connection
-# behind, and blocking one address does not help. (net-attack's flood.sh, with the spoofed
-# range taken from the attacker's own subnet instead of written in.)
+# lab's own networks (net-attack: the victim; net-attack-nat: the NAT gateway's campus
+# address). The source is an unused address of the attacker's own /24 (.100-.199), picked
+# anew each run: replies to it go nowhere, so every SYN that reaches a service leaves a
+# half-open connection behind, and blocking one address does not help.
 #   flood.sh start TARGET PORT RATE      (RATE: packets per second)
 #   flood.sh stop
 set -eu
