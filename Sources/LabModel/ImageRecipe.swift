@@ -24,6 +24,15 @@ public struct ImageRecipe: Sendable, Equatable {
     public var source: URL
 
     /// Reads and validates a recipe; every problem comes back with file:line: field.
+    /// Packages every image needs, with the reason an author is told when one is missing.
+    static let requiredPackages: KeyValuePairs = [
+        "dash": "the guest's /init runs on it",
+        "mount": "the guest's /init mounts the root and /proc with it",
+        "qemu-guest-agent": "vmlab reaches the guest only through the agent",
+        "bash": "every exec runs under a bash wrapper that bounds its output",
+        "coreutils": "the exec wrapper cuts output with its head",
+    ]
+
     public static func load(_ url: URL) throws -> ImageRecipe {
         let (reader, top) = try SpecReader.load(url)
         let dir = url.deletingLastPathComponent()
@@ -42,8 +51,8 @@ public struct ImageRecipe: Sendable, Equatable {
                 top.fail("packages", "'\(package)' is not a package name (the only reference allowed is \(kernelReleaseReference))")
             }
         }
-        for required in ["dash", "mount", "qemu-guest-agent"] where !packages.isEmpty && !packages.contains(required) {
-            top.fail("packages", "must include '\(required)' (the guest's /init and agent need it)")
+        for (required, why) in Self.requiredPackages where !packages.isEmpty && !packages.contains(required) {
+            top.fail("packages", "must include '\(required)' (\(why))")
         }
         let initScript = top.string("init", required: true) ?? ""
         /// guest path -> text, each guest path checked to be absolute (located at its own line).

@@ -11,11 +11,12 @@ import TestSupport
 struct ImageBuilderTests {
     static let recipeText = """
     name: web
-    packages: [dash, mount, qemu-guest-agent]
+    packages: [dash, mount, qemu-guest-agent, bash, coreutils]
     init: web/init
     files: {/etc/motd: web/motd}
     """
-    static let versions = ["dash": "0.5.12-2", "mount": "2.38.1-5", "qemu-guest-agent": "1:7.2+dfsg-7"]
+    static let versions = ["dash": "0.5.12-2", "mount": "2.38.1-5", "qemu-guest-agent": "1:7.2+dfsg-7",
+                           "bash": "5.2.15-2+b2", "coreutils": "9.1-1"]
 
     /// A recipe folder in a temp dir; returns the loaded recipe.
     func makeRecipe(in tmp: TempDir, folder: String = "Images", text: String = recipeText,

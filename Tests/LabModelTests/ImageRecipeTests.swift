@@ -11,7 +11,7 @@ struct ImageRecipeTests {
     static let valid = """
     name: web
     description: A web server guest
-    packages: [dash, mount, qemu-guest-agent, nginx]
+    packages: [dash, mount, qemu-guest-agent, bash, coreutils, nginx]
     init: web/init
     files: {/etc/motd: web/motd, /usr/sbin/shutdown: web/shutdown}
     links: {/usr/bin/awk: mawk}
@@ -45,7 +45,7 @@ struct ImageRecipeTests {
         let recipe = try ImageRecipe.load(url)
         #expect(recipe.name == "web")
         #expect(recipe.description == "A web server guest")
-        #expect(recipe.packages == ["dash", "mount", "qemu-guest-agent", "nginx"])
+        #expect(recipe.packages == ["dash", "mount", "qemu-guest-agent", "bash", "coreutils", "nginx"])
         #expect(recipe.initScript == "web/init")
         #expect(recipe.files == ["/etc/motd": "web/motd", "/usr/sbin/shutdown": "web/shutdown"])
         #expect(recipe.links == ["/usr/bin/awk": "mawk"])
@@ -83,7 +83,7 @@ struct ImageRecipeTests {
     @Test func optionalFieldsTakeTheirDefaults() throws {
         let tmp = try TempDir()
         defer { tmp.remove() }
-        let url = try write("name: web\npackages: [dash, mount, qemu-guest-agent]\ninit: web/init\n", in: tmp)
+        let url = try write("name: web\npackages: [dash, mount, qemu-guest-agent, bash, coreutils]\ninit: web/init\n", in: tmp)
         let recipe = try ImageRecipe.load(url)
         #expect(recipe.description == "")
         #expect(recipe.files.isEmpty)
@@ -104,6 +104,8 @@ struct ImageRecipeTests {
           - dash
           - mount
           - qemu-guest-agent
+          - bash
+          - coreutils
         init: web/init
         files:
           /etc/motd: web/motd
@@ -112,7 +114,7 @@ struct ImageRecipeTests {
         size: 1G
         """, in: tmp)
         let recipe = try ImageRecipe.load(url)
-        #expect(recipe.packages == ["dash", "mount", "qemu-guest-agent"])
+        #expect(recipe.packages == ["dash", "mount", "qemu-guest-agent", "bash", "coreutils"])
         #expect(recipe.files == ["/etc/motd": "web/motd"])
         #expect(recipe.links == ["/usr/bin/nc": "nc.openbsd"])
         #expect(recipe.rootSize == 1 << 30)
@@ -150,29 +152,29 @@ struct ImageRecipeTests {
     static let cases: [Case] = [
         Case(label: "unknown key", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              kernel-arg: quiet
              """, located: "4: kernel-arg:", message: "unknown key"),
         Case(label: "typo in packages", yaml: """
              name: web
-             pakages: [dash, mount, qemu-guest-agent]
+             pakages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              """, located: "2: pakages:", message: "unknown key"),
         Case(label: "missing name", yaml: """
              description: no name
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              """, located: "1: name:", message: "is required"),
         Case(label: "name differs from file", yaml: """
              description: x
              name: db
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              """, located: "2: name:", message: "'db' differs from the file name web.yaml"),
         Case(label: "invalid name", yaml: """
              name: Web_1
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              """, file: "Web_1.yaml", located: "1: name:", message: "must be lowercase letters, digits and dashes"),
         Case(label: "no packages", yaml: """
@@ -187,49 +189,54 @@ struct ImageRecipeTests {
         Case(label: "missing dash", yaml: """
              name: web
              init: web/init
-             packages: [mount, qemu-guest-agent]
+             packages: [mount, qemu-guest-agent, bash, coreutils]
              """, located: "3: packages:", message: "must include 'dash'"),
         Case(label: "missing mount", yaml: """
              name: web
-             packages: [dash, qemu-guest-agent]
+             packages: [dash, qemu-guest-agent, bash, coreutils]
              init: web/init
              """, located: "2: packages:", message: "must include 'mount'"),
         Case(label: "missing qemu-guest-agent", yaml: """
              name: web
-             packages: [dash, mount]
+             packages: [dash, mount, bash, coreutils]
              init: web/init
              """, located: "2: packages:", message: "must include 'qemu-guest-agent'"),
+        Case(label: "missing bash", yaml: """
+             name: web
+             packages: [dash, mount, qemu-guest-agent, coreutils]
+             init: web/init
+             """, located: "2: packages:", message: "must include 'bash' (every exec runs under a bash wrapper"),
         Case(label: "missing init key", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              """, located: "1: init:", message: "is required"),
         Case(label: "relative guest path in files", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              files: {etc/motd: web/motd}
              """, located: "4: files.etc/motd:", message: "guest paths must be absolute"),
         Case(label: "relative guest path in links", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              links: {usr/bin/awk: mawk}
              """, located: "4: links.usr/bin/awk:", message: "guest paths must be absolute"),
         Case(label: "bad size", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              size: lots
              """, located: "4: size:", message: "expected a size like 512M or 2G, got 'lots'"),
         Case(label: "zero size", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              size: 0
              init: web/init
              """, located: "3: size:", message: "got '0'"),
         Case(label: "description is a list", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              description: [a, b]
              """, located: "4: description:", message: "expected a text value"),
@@ -240,7 +247,7 @@ struct ImageRecipeTests {
              """, located: "2: packages:", message: "expected a list"),
         Case(label: "files is not a mapping", yaml: """
              name: web
-             packages: [dash, mount, qemu-guest-agent]
+             packages: [dash, mount, qemu-guest-agent, bash, coreutils]
              init: web/init
              files: [/etc/motd]
              """, located: "4: files:", message: "expected a mapping"),
@@ -269,7 +276,7 @@ struct ImageRecipeTests {
     @Test func severalErrorsInOneFileAreAllReported() throws {
         let (path, error) = try loadErrors("""
         name: web
-        packages: [dash, mount]
+        packages: [dash, mount, bash, coreutils]
         init: web/init
         size: lots
         pakages: [qemu-guest-agent]
@@ -286,9 +293,11 @@ struct ImageRecipeTests {
     @Test func missingEveryRequiredPackageGivesOneErrorEach() throws {
         let (_, error) = try loadErrors("name: web\npackages: [nginx]\ninit: web/init\n")
         #expect(error.errors.map(\.message) == [
-            "must include 'dash' (the guest's /init and agent need it)",
-            "must include 'mount' (the guest's /init and agent need it)",
-            "must include 'qemu-guest-agent' (the guest's /init and agent need it)",
+            "must include 'dash' (the guest's /init runs on it)",
+            "must include 'mount' (the guest's /init mounts the root and /proc with it)",
+            "must include 'qemu-guest-agent' (vmlab reaches the guest only through the agent)",
+            "must include 'bash' (every exec runs under a bash wrapper that bounds its output)",
+            "must include 'coreutils' (the exec wrapper cuts output with its head)",
         ])
         #expect(error.errors.allSatisfy { $0.line == 2 && $0.field == "packages" })
     }
@@ -296,7 +305,7 @@ struct ImageRecipeTests {
     @Test func missingInitFileIsReported() throws {
         let (path, error) = try loadErrors("""
         name: web
-        packages: [dash, mount, qemu-guest-agent]
+        packages: [dash, mount, qemu-guest-agent, bash, coreutils]
         init: web/nope
         """)
         let only = try #require(error.errors.first)
@@ -310,7 +319,7 @@ struct ImageRecipeTests {
     @Test func missingFilesEntryIsReported() throws {
         let (_, error) = try loadErrors("""
         name: web
-        packages: [dash, mount, qemu-guest-agent]
+        packages: [dash, mount, qemu-guest-agent, bash, coreutils]
         init: web/init
         files: {/etc/issue: web/issue}
         """)
@@ -325,7 +334,7 @@ struct ImageRecipeTests {
     @Test func blockStyleErrorsPointAtTheOffendingLine() throws {
         let (path, error) = try loadErrors("""
         name: web
-        packages: [dash, mount, qemu-guest-agent]
+        packages: [dash, mount, qemu-guest-agent, bash, coreutils]
         init: web/init
         files:
           /etc/motd: web/motd
@@ -342,8 +351,8 @@ struct ImageRecipeTests {
 
     // `name:` and `init:` with no value read as "" and skip every check.
     @Test(arguments: [
-        "name:\npackages: [dash, mount, qemu-guest-agent]\ninit: web/init\n",
-        "name: web\npackages: [dash, mount, qemu-guest-agent]\ninit:\n",
+        "name:\npackages: [dash, mount, qemu-guest-agent, bash, coreutils]\ninit: web/init\n",
+        "name: web\npackages: [dash, mount, qemu-guest-agent, bash, coreutils]\ninit:\n",
     ])
     func emptyRequiredValueIsAnError(_ yaml: String) throws {
         let tmp = try TempDir()
