@@ -228,10 +228,13 @@ public struct VMSpec: Sendable, Equatable {
     /// Host CPUs (libvirt cpuset syntax, "0" or "0-1") the VM's vCPUs and emulator threads
     /// are pinned to: pinning several VMs to one CPU makes them compete for it.
     public var cpuset: String?
+    /// A kernel (and initrd, command line) from the workspace to boot instead of the image's.
+    public var boot: BootSpec?
 
     public init(name: String, memoryMiB: Int = 512, vcpus: Int = 1, disks: [DiskSpec] = [], nics: [NICSpec] = [],
-                cpuset: String? = nil) {
+                cpuset: String? = nil, boot: BootSpec? = nil) {
         self.cpuset = cpuset
+        self.boot = boot
         self.name = name
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus

@@ -113,11 +113,16 @@ struct GradingSubmissionTests {
 
     @Test func oversizedOrInvalidArtifactsAreRefused() throws {
         var s = Self.submission()
+        // By default an artifact may be a kernel a VM boots (`boot:`): up to BootSpec's limit.
+        #expect(Submission.Limits.default.maxArtifactBytes == BootSpec.maxKernelBytes)
+        let fourMiB = Submission.Limits(maxArtifactBytes: 4 << 20)
         s.artifacts["big.bin"] = Data(count: (4 << 20) + 1).base64EncodedString()
-        #expect(rejection(try Self.forge(s))?.contains("artifact big.bin is over the limit of 4 MiB") == true)
-        #expect(throws: SubmissionError.self) { _ = try s.encoded() }
+        #expect(rejection(try Self.forge(s), limits: fourMiB)?.contains("artifact big.bin is over the limit of 4 MiB") == true)
         s.artifacts["big.bin"] = Data(count: 4 << 20).base64EncodedString()
-        #expect(rejection(try Self.forge(s)) == nil, "exactly 4 MiB is allowed")
+        #expect(rejection(try Self.forge(s), limits: fourMiB) == nil, "exactly 4 MiB is allowed")
+        s.artifacts["kernel"] = Data(count: BootSpec.maxKernelBytes + 1).base64EncodedString()
+        #expect(throws: SubmissionError.self) { _ = try s.encoded() }
+        s.artifacts["kernel"] = nil
         s.artifacts["big.bin"] = Data(count: 11).base64EncodedString()
         #expect(rejection(try Self.forge(s), limits: Submission.Limits(maxArtifactBytes: 10))?.contains("big.bin is over the limit of 10 bytes (it has 11 bytes)") == true)
         s.artifacts["big.bin"] = "not base64!"
@@ -128,7 +133,7 @@ struct GradingSubmissionTests {
         let data = try Self.submission().encoded()
         let reason = rejection(data, limits: Submission.Limits(maxBytes: 1000))
         #expect(reason?.hasPrefix("the file is") == true && reason?.contains("over the limit of 1000 bytes") == true)
-        #expect(rejection(Data(count: (32 << 20) + 1))?.contains("over the limit of 32 MiB") == true)
+        #expect(rejection(Data(count: (128 << 20) + 1))?.contains("over the limit of 128 MiB") == true)
     }
 
     @Test func wrongFormatOrNotJSONIsRefused() throws {
@@ -266,7 +271,7 @@ struct GradingSubmissionTests {
         #expect(reason(dir.url) == "cannot read the file: it is a directory, not a regular file")
         let big = dir.path("big.json")
         #expect(FileManager.default.createFile(atPath: big.path, contents: nil) && truncate(big.path, 3 << 30) == 0)
-        #expect(reason(big) == "the file is over the limit of 32 MiB")
+        #expect(reason(big) == "the file is over the limit of 128 MiB")
         let good = try dir.write("good.json", try Self.submission().encoded())
         #expect(try Submission.read(good).student == "alice")
     }

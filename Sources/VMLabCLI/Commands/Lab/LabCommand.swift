@@ -110,7 +110,7 @@ struct LabCommand: AsyncParsableCommand {
             } else {
                 course = try global.openCourse()
             }
-            let started = try await course.start(lab, for: identity)
+            let started = try await course.start(lab, for: identity, workspace: workspace.directory(for: try global.catalog().load(lab)))
             for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
                 Output.progress("\(name) = \(value) (yours)")
             }
