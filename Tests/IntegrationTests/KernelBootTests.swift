@@ -1,6 +1,10 @@
 import Foundation
+import Grading
+import Guests
+import LabModel
 import LabStore
 import Libvirt
+import Runner
 import Testing
 import VMLabSupport
 
@@ -44,13 +48,54 @@ struct KernelBootTests {
             vms:
               box: {memory: 384M, boot: {kernel: bzImage, initrd: initrd.img, cmdline: "vmlab_student_arg=1"}}
             workspace: {}
+            artifacts:
+              bzImage: {workspace: bzImage}
+              initrd.img: {workspace: initrd.img}
             experiments:
+              release:
+                steps:
+                  - measure: {name: cloud_kernel, unit: bool, vm: box, command: "uname -r | grep -c -- -cloud-amd64"}
               probe:
                 steps:
                   - copy-workspace: {vm: box, to: /root/ws}
                   - measure: {name: copied, unit: files, vm: box, command: "ls /root/ws | wc -l"}
             """.write(to: root.appendingPathComponent("Labs/kboot/lab.yaml"), atomically: true, encoding: .utf8)
         return root
+    }
+
+    /// A grading replay boots the kernel handed in with the submission (its workspace is made
+    /// of the bundle's artifacts), in fresh guests, and removes them after.
+    @Test func aReplayBootsTheHandedInKernel() async throws {
+        let cloud = try Self.cloudKernel()
+        let home = try IntegrationEnvironment.makeHome()
+        let courseRoot = try Self.course()
+        defer {
+            try? FileManager.default.removeItem(at: home.root)
+            try? FileManager.default.removeItem(at: courseRoot)
+        }
+        let connection = try IntegrationEnvironment.connect()
+        let runner = LabRunner(home: home, store: try Store(home: home), connection: connection)
+        let course = Course(layout: CourseLayout(root: courseRoot), runner: runner, accelerator: .tcg)
+        let lab = try course.lab("kboot")
+        let image = try await course.image(for: lab)
+        let accelerator = try await IntegrationEnvironment.accelerator(home: home)
+        let artifacts = ["bzImage": try Data(contentsOf: cloud.folder.appendingPathComponent("vmlinuz")),
+                         "initrd.img": try Data(contentsOf: cloud.folder.appendingPathComponent("initrd"))]
+        let outcome = try await Coursework(runner: runner, catalog: course.catalog).replay(
+            ReplayRequest(checkID: "own-kernel", experiment: "release", parameters: [:], artifacts: artifacts),
+            lab: lab, image: image, accelerator: accelerator)
+        #expect(outcome.error == nil, "\(outcome.error ?? "")")
+        #expect(outcome.measurements.first { $0.name == "cloud_kernel" }?.value == 1, "the replay ran the handed-in kernel")
+
+        // A bundle whose "kernel" is text: the replay fails at the start, saying so.
+        var forged = artifacts
+        forged["bzImage"] = Data("#!/bin/sh\n".utf8)
+        await #expect(throws: VMLabError.self) {
+            _ = try await Coursework(runner: runner, catalog: course.catalog).replay(
+                ReplayRequest(checkID: "own-kernel", experiment: "release", parameters: [:], artifacts: forged),
+                lab: lab, image: image, accelerator: accelerator)
+        }
+        #expect(try IntegrationEnvironment.leftovers(connection, home: home).isEmpty)
     }
 
     @Test func aVMBootsTheWorkspacesKernelAndANonKernelFailsClearly() async throws {
