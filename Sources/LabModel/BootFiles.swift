@@ -47,7 +47,7 @@ public enum BootFiles {
     /// A boot file of a workspace, bounded: a replay's from its handed-in files, a
     /// student's from their folder. For a submission's artifacts.
     public static func read(_ name: String, role: Role, from workspace: Workspace) throws -> Data {
-        if let data = workspace.files[name] {
+        if let data = workspace.bootFiles[name] {
             guard data.count <= role.limit else { throw tooLarge(name, role: role, in: workspace) }
             return data
         }
@@ -73,7 +73,7 @@ public enum BootFiles {
 
     static func check(_ name: String, role: Role, in workspace: Workspace) throws {
         let header: Data, size: Int
-        if let data = workspace.files[name] {
+        if let data = workspace.bootFiles[name] {
             (header, size) = (data.prefix(BootImageCheck.headerBytes), data.count)
         } else if let directory = workspace.directory {
             let path = directory.appendingPathComponent(name).path
@@ -91,7 +91,7 @@ public enum BootFiles {
     }
 
     static func copy(_ name: String, role: Role, from workspace: Workspace, to target: URL) throws {
-        if let data = workspace.files[name] {
+        if let data = workspace.bootFiles[name] {
             guard data.count <= role.limit else { throw tooLarge(name, role: role, in: workspace) }
             try data.write(to: target, options: .withoutOverwriting)
         } else if let directory = workspace.directory {

@@ -172,13 +172,15 @@ public struct ArtifactSpec: Sendable, Equatable {
 extension LabSpec {
     /// A replay's or reference solution's workspace: the handed-in workspace artifacts under
     /// their workspace file names. Nil when the lab has no workspace.
+    /// Boot files (`WorkspaceSpec.bootFiles`) are kept apart, as a folder's are.
     public func workspace(fromArtifacts artifacts: [String: Data]) -> Workspace? {
-        guard workspace != nil else { return nil }
-        var files: [String: Data] = [:]
+        guard let spec = workspace else { return nil }
+        var files: [String: Data] = [:], bootFiles: [String: Data] = [:]
         for artifact in self.artifacts {
-            if let file = artifact.workspaceFile, let data = artifacts[artifact.name] { files[file] = data }
+            guard let file = artifact.workspaceFile, let data = artifacts[artifact.name] else { continue }
+            if spec.bootFiles.contains(file) { bootFiles[file] = data } else { files[file] = data }
         }
-        return Workspace(files: files)
+        return Workspace(files: files, bootFiles: bootFiles)
     }
 }
 

@@ -28,13 +28,18 @@ public struct WorkspaceSpec: Sendable, Equatable {
 /// student's folder (bounded, checked) or, in a grading replay, made of the student's
 /// handed-in artifacts, so a replay builds exactly what was submitted.
 public struct Workspace: Sendable, Equatable {
+    /// The files `copy-workspace` copies.
     public var files: [String: Data]
     /// Where it was read from (nil: made of a submission's artifacts).
     public var directory: URL?
+    /// Kernels and initrds VMs boot (`boot:`), handed in with a submission; a folder's are
+    /// read from it by `BootFiles`. Never copied into a guest.
+    public var bootFiles: [String: Data]
 
-    public init(files: [String: Data], directory: URL? = nil) {
+    public init(files: [String: Data], directory: URL? = nil, bootFiles: [String: Data] = [:]) {
         self.files = files
         self.directory = directory
+        self.bootFiles = bootFiles
     }
 
     /// The default folder of a lab's workspace: `./LAB-workspace`.

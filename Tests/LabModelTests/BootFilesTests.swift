@@ -172,12 +172,12 @@ struct BootFilesTests {
         let kernel = try #require(Self.hostKernel)
         let lab = try lab(initrd: true)
         let cpio = CPIOArchive(entries: [.file("init", contents: Data("x".utf8), mode: 0o755)]).encoded()
-        let handedIn = Workspace(files: ["bzImage": try Data(contentsOf: kernel), "initrd.img": cpio])
+        let handedIn = Workspace(files: [:], bootFiles: ["bzImage": try Data(contentsOf: kernel), "initrd.img": cpio])
         try BootFiles.check(lab, workspace: handedIn)
-        let wrong = Workspace(files: ["bzImage": cpio, "initrd.img": cpio])
+        let wrong = Workspace(files: [:], bootFiles: ["bzImage": cpio, "initrd.img": cpio])
         let error = #expect(throws: VMLabError.self) { try BootFiles.check(lab, workspace: wrong) }
         #expect(error?.message.contains("handed-in workspace file bzImage is not an x86 Linux kernel") == true)
-        let swapped = Workspace(files: ["bzImage": try Data(contentsOf: kernel), "initrd.img": Data("text".utf8)])
+        let swapped = Workspace(files: [:], bootFiles: ["bzImage": try Data(contentsOf: kernel), "initrd.img": Data("text".utf8)])
         #expect(throws: VMLabError.self) { try BootFiles.check(lab, workspace: swapped) }
     }
 
