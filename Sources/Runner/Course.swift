@@ -56,9 +56,9 @@ public struct Course: Sendable {
         let accelerator = try await chosenAccelerator()
         // Boot files are read from the folder by `BootFiles` itself (bounded, checked); the
         // rest of the workspace is read when a step copies it.
+        let folder = lab.workspace == nil ? nil : workspace.map { Workspace(files: [:], directory: $0) }
         let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: identity?.student,
-                                              fixedParameters: values,
-                                              workspace: lab.workspace == nil ? nil : workspace.map { Workspace(files: [:], directory: $0) })
+                                              fixedParameters: values, workspace: folder)
         return Started(lab: lab, instance: instance, studentValues: values)
     }
 }
