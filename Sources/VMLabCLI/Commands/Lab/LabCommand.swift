@@ -48,7 +48,8 @@ struct LabCommand: AsyncParsableCommand {
                 let nics = vm.nics.map { "\($0.network)\($0.address.map { " " + $0 } ?? "")" }
                 Output.line("vm \(vm.name): \(vm.memoryMiB) MiB, \(vm.vcpus) vCPU"
                     + (disks.isEmpty ? "" : "; disks: " + disks.joined(separator: ", "))
-                    + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", ")))
+                    + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", "))
+                    + (vm.boot.map { "; boots your workspace's " + $0.files.joined(separator: " and ") } ?? ""))
             }
             for net in spec.networks {
                 switch net.kind {
