@@ -50,6 +50,37 @@ if [ -n "$guest_kernel" ] && ! dpkg-query -W -f='${Status}' "linux-headers-$gues
     || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "linux-headers-$guest_kernel" >&2; }
 fi
 
+# A second kernel for the integration test of `boot:` (a VM booting a kernel from the
+# student's workspace): Debian's cloud flavour of the guest kernel, fetched with
+# `apt-get download` and unpacked into a cache folder, never installed (nothing lands in
+# /boot), plus a supermin initrd of its own modules: virtio (the root disk) and
+# virtio_console (the agent's channel) are modules there, and the image's initrd carries
+# the image kernel's, which the cloud kernel cannot load.
+CACHE_DIR=${VMLAB_CACHE:-/var/cache/vmlab}
+if [ -n "$guest_kernel" ]; then
+  cloud_release=${guest_kernel%-amd64}-cloud-amd64
+  cloud_dir=$CACHE_DIR/cloud-kernel/$cloud_release
+  if [ ! -s "$cloud_dir/vmlinuz" ] || [ ! -s "$cloud_dir/initrd" ]; then
+    say "fetching linux-image-$cloud_release into $cloud_dir (a second guest kernel for the tests; not installed)"
+    work=$(mktemp -d)
+    chmod 755 "$work"   # apt-get download writes as _apt
+    (cd "$work" && apt-get download -q "linux-image-$cloud_release" >&2) \
+      || { apt-get update -q >&2 && (cd "$work" && apt-get download -q "linux-image-$cloud_release" >&2); }
+    dpkg-deb -x "$work"/linux-image-*.deb "$work/x"
+    depmod -b "$work/x" "$cloud_release"
+    supermin --prepare -o "$work/prep" kmod >&2
+    SUPERMIN_KERNEL="$work/x/boot/vmlinuz-$cloud_release" SUPERMIN_KERNEL_VERSION="$cloud_release" \
+      SUPERMIN_MODULES="$work/x/lib/modules/$cloud_release" \
+      supermin --build --format ext2 --size 512M -o "$work/out" "$work/prep" >&2
+    mkdir -p "$cloud_dir"
+    cp "$work/x/boot/vmlinuz-$cloud_release" "$cloud_dir/vmlinuz.tmp"
+    cp "$work/out/initrd" "$cloud_dir/initrd.tmp"
+    mv "$cloud_dir/vmlinuz.tmp" "$cloud_dir/vmlinuz"
+    mv "$cloud_dir/initrd.tmp" "$cloud_dir/initrd"
+    rm -rf "$work"
+  fi
+fi
+
 # libvirt's `default` network NATs to the uplink: never let it autostart.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
 # libvirt keeps per-network state of networks with a host address (outside and nat lab

@@ -55,7 +55,19 @@ public struct Coursework: Sendable {
         if let spec = lab.workspace, let workspace, lab.artifacts.contains(where: \.fromWorkspace) {
             let files = try Workspace.read(workspace, spec: spec).files
             for artifact in lab.artifacts {
-                if let file = artifact.workspaceFile, let data = files[file] { collected[artifact.name] = data }
+                guard let file = artifact.workspaceFile else { continue }
+                if let data = files[file] {
+                    collected[artifact.name] = data
+                } else if spec.bootFiles.contains(file) {
+                    // A kernel or initrd a VM boots: read apart, under the boot limits; a
+                    // replay boots the handed-in copy.
+                    let role: BootFiles.Role = lab.vms.contains { $0.boot?.kernel == file } ? .kernel : .initrd
+                    let folder = Workspace(files: [:], directory: workspace)
+                    // Left out when absent, like any artifact; a link is there, and refused.
+                    if (try? FileManager.default.attributesOfItem(atPath: workspace.appendingPathComponent(file).path)) != nil {
+                        collected[artifact.name] = try BootFiles.read(file, role: role, from: folder)
+                    }
+                }
             }
         }
         for artifact in lab.artifacts where !artifact.fromWorkspace {
@@ -98,12 +110,14 @@ public struct Coursework: Sendable {
         }
         let fixed = request.parameters.filter { name, _ in lab.parameter(name)?.perStudent == true }
         runner.progress("replay \(request.checkID): \(lab.name)/\(experiment.name) in fresh guests")
+        let workspace = lab.workspace(fromArtifacts: request.artifacts)
         let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: InstanceRecord.replayStudent,
-                                              fixedParameters: fixed, artifacts: request.artifacts, exclusive: false)
+                                              fixedParameters: fixed, artifacts: request.artifacts, exclusive: false,
+                                              workspace: workspace)
         do {
             let runs = try await runner.run(lab, instance: instance, experiment: experiment,
                                             plans: [RunPlan(parameters: request.parameters, repetition: 0)],
-                                            workspace: lab.workspace(fromArtifacts: request.artifacts))
+                                            workspace: workspace)
             let ids = Set(runs.compactMap(\.id))
             let measured = try store.measurements(instance: instance.id).filter { ids.contains($0.runID) }
             let events = ids.sorted().flatMap { kernelEvents(instance: instance, run: $0, lab: lab) }

@@ -383,11 +383,19 @@ struct GradingContext {
         // The kernel's own words (an oops trace) belong in the feedback of a failed check:
         // they are the student's code failing, and say where.
         let kernelNote = outcome.kernelEvents.isEmpty ? "" : "\nkernel trouble in the replay:\n" + outcome.kernelEvents.joined(separator: "\n")
-        if let error = outcome.error {
-            return .fail("the replay failed: \(error)" + kernelNote, student: "the replay failed" + kernelNote)
-        }
         let replayVariables = Evidence.variables(measurements: outcome.measurements, parameters: parameters,
                                                  answers: answers)
+        if let error = outcome.error {
+            // A replay that failed part-way (the module oopsed and the VM panicked in a later
+            // step) still measured what came before it: a check those measurements satisfy
+            // keeps its points; one that needs what never ran, or that they do not satisfy,
+            // fails with the replay's error and the kernel's words.
+            if let value = try? rule.expect.evaluate(replayVariables), value != 0 {
+                return .pass("after the replay, \(rule.expect.text) is true" + valuesText(rule.expect, replayVariables)
+                             + " (measured before the replay failed: \(error))")
+            }
+            return .fail("the replay failed: \(error)" + kernelNote, student: "the replay failed" + kernelNote)
+        }
         do {
             let value = try rule.expect.evaluate(replayVariables)
             let detail = "after the replay, \(rule.expect.text) is \(value != 0 ? "true" : "false")"

@@ -40,7 +40,9 @@ public struct Submission: Codable, Sendable, Equatable {
         /// Every other text: names, ids, units, dates, parameter values.
         public var maxTextBytes: Int
 
-        public init(maxBytes: Int = 32 << 20, maxArtifactBytes: Int = 4 << 20, maxArtifacts: Int = 16,
+        /// An artifact may be a kernel a VM boots (`boot:` in lab.yaml), so the artifact and
+        /// file limits leave room for one of `BootSpec.maxKernelBytes` with an initrd beside it.
+        public init(maxBytes: Int = 128 << 20, maxArtifactBytes: Int = BootSpec.maxKernelBytes, maxArtifacts: Int = 16,
                     maxMeasurements: Int = 10_000, maxRuns: Int = 2_000, maxParameters: Int = 32, maxAnswers: Int = 256,
                     maxAnswerBytes: Int = 4096, maxTextBytes: Int = 1024) {
             self.maxBytes = maxBytes

@@ -84,7 +84,8 @@ public struct Validator: Sendable {
         // student's there: its runs use them and the submission collects them from the guests.
         guard let instance = await step("lab starts", {
             try await runner.start(lab, image: image, accelerator: accelerator, student: Self.referenceStudent,
-                                   fixedParameters: fixed, artifacts: solution.artifacts, exclusive: false)
+                                   fixedParameters: fixed, artifacts: solution.artifacts, exclusive: false,
+                                   workspace: lab.workspace(fromArtifacts: solution.artifacts))
         }) else {
             if let lease, let pool { await pool.release(lease) }
             return cases

@@ -64,6 +64,8 @@ private final class LabLoader {
     var networkNames: Set<String> = []
     var vms: [VMSpec] = []
     var vmNames: Set<String> = []
+    /// The `boot:` readers of VMs that boot from the workspace, for checks once it is read.
+    var bootReaders: [MappingReader] = []
     /// Parameter values checks use at load time, where a run's values are not known yet.
     var defaults: [String: String] {
         Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })
@@ -97,7 +99,8 @@ private final class LabLoader {
                                   defaults: defaults, vms: vms)
         let setup = context.steps(top.list("setup") ?? [], path: "setup")
         let experiments = readExperiments(top, context)
-        let workspace = readWorkspace(top)
+        var workspace = readWorkspace(top)
+        checkBootFiles(&workspace)
         let artifacts = readArtifacts(top, workspace: workspace)
         top.finish()
         return LabSpec(name: name, title: title, summary: summary, image: image, parameters: parameters,
@@ -126,6 +129,38 @@ private final class LabLoader {
             spec.maxBytes = Int(min(bytes, 64 << 20))
         }
         return spec
+    }
+
+    /// `boot: {kernel: bzImage, initrd: initrd.img, cmdline: "loglevel=7"}` of a VM.
+    func readBoot(_ vm: MappingReader) -> BootSpec? {
+        guard let m = vm.mapping("boot") else { return nil }
+        defer { m.finish() }
+        bootReaders.append(m)
+        let kernel = m.string("kernel", required: true)
+        let initrd = m.string("initrd")
+        let cmdline = m.string("cmdline")
+        for (field, file) in [("kernel", kernel), ("initrd", initrd)] {
+            if let file, let problem = ArtifactName.problem(file) {
+                m.fail(field, "\(problem): give the name of a file directly in the workspace")
+            }
+        }
+        if let kernel, kernel == initrd { m.fail("initrd", "the kernel and the initrd are one file, '\(kernel)'") }
+        if let cmdline, let problem = BootSpec.cmdlineProblem(cmdline) { m.fail("cmdline", problem) }
+        guard let kernel else { return nil }
+        return BootSpec(kernel: kernel, initrd: initrd, cmdline: cmdline)
+    }
+
+    /// VMs boot files of the workspace: the lab must have one, and those files are read
+    /// apart from the rest of it (see `WorkspaceSpec.bootFiles`).
+    func checkBootFiles(_ workspace: inout WorkspaceSpec?) {
+        guard !bootReaders.isEmpty else { return }
+        guard workspace != nil else {
+            for m in bootReaders {
+                m.failHere(m.path, "a VM boots files of the student's workspace, but the lab declares none; add `workspace: {}`")
+            }
+            return
+        }
+        workspace?.bootFiles = Set(vms.flatMap { $0.boot?.files ?? [] })
     }
 
     /// `artifacts: {ruleset.nft: {vm: victim, path: /etc/vmlab/ruleset.nft}}` or
@@ -387,8 +422,10 @@ private final class LabLoader {
                 // Keep the NIC even when invalid, so `link` indexes are still checked against the count written.
                 nics.append(NICSpec(network: network ?? "", address: address))
             }
+            let boot = readBoot(m)
             m.finish()
-            vms.append(VMSpec(name: name, memoryMiB: memoryMiB, vcpus: vcpus, disks: disks, nics: nics, cpuset: cpuset))
+            vms.append(VMSpec(name: name, memoryMiB: memoryMiB, vcpus: vcpus, disks: disks, nics: nics, cpuset: cpuset,
+                              boot: boot))
         }
     }
 

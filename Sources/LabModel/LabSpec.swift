@@ -172,13 +172,15 @@ public struct ArtifactSpec: Sendable, Equatable {
 extension LabSpec {
     /// A replay's or reference solution's workspace: the handed-in workspace artifacts under
     /// their workspace file names. Nil when the lab has no workspace.
+    /// Boot files (`WorkspaceSpec.bootFiles`) are kept apart, as a folder's are.
     public func workspace(fromArtifacts artifacts: [String: Data]) -> Workspace? {
-        guard workspace != nil else { return nil }
-        var files: [String: Data] = [:]
+        guard let spec = workspace else { return nil }
+        var files: [String: Data] = [:], bootFiles: [String: Data] = [:]
         for artifact in self.artifacts {
-            if let file = artifact.workspaceFile, let data = artifacts[artifact.name] { files[file] = data }
+            guard let file = artifact.workspaceFile, let data = artifacts[artifact.name] else { continue }
+            if spec.bootFiles.contains(file) { bootFiles[file] = data } else { files[file] = data }
         }
-        return Workspace(files: files)
+        return Workspace(files: files, bootFiles: bootFiles)
     }
 }
 
@@ -228,10 +230,13 @@ public struct VMSpec: Sendable, Equatable {
     /// Host CPUs (libvirt cpuset syntax, "0" or "0-1") the VM's vCPUs and emulator threads
     /// are pinned to: pinning several VMs to one CPU makes them compete for it.
     public var cpuset: String?
+    /// A kernel (and initrd, command line) from the workspace to boot instead of the image's.
+    public var boot: BootSpec?
 
     public init(name: String, memoryMiB: Int = 512, vcpus: Int = 1, disks: [DiskSpec] = [], nics: [NICSpec] = [],
-                cpuset: String? = nil) {
+                cpuset: String? = nil, boot: BootSpec? = nil) {
         self.cpuset = cpuset
+        self.boot = boot
         self.name = name
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus

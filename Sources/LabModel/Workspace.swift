@@ -10,6 +10,9 @@ public struct WorkspaceSpec: Sendable, Equatable {
     public var starter: String?
     public var maxFiles: Int
     public var maxBytes: Int
+    /// Files VMs boot (`boot:` of a VM): read apart, under `BootSpec`'s larger limits, and
+    /// neither counted in `maxFiles`/`maxBytes` nor copied by `copy-workspace`.
+    public var bootFiles: Set<String> = []
 
     public static let defaultMaxFiles = 64
     public static let defaultMaxBytes = 1 << 20
@@ -25,13 +28,18 @@ public struct WorkspaceSpec: Sendable, Equatable {
 /// student's folder (bounded, checked) or, in a grading replay, made of the student's
 /// handed-in artifacts, so a replay builds exactly what was submitted.
 public struct Workspace: Sendable, Equatable {
+    /// The files `copy-workspace` copies.
     public var files: [String: Data]
     /// Where it was read from (nil: made of a submission's artifacts).
     public var directory: URL?
+    /// Kernels and initrds VMs boot (`boot:`), handed in with a submission; a folder's are
+    /// read from it by `BootFiles`. Never copied into a guest.
+    public var bootFiles: [String: Data]
 
-    public init(files: [String: Data], directory: URL? = nil) {
+    public init(files: [String: Data], directory: URL? = nil, bootFiles: [String: Data] = [:]) {
         self.files = files
         self.directory = directory
+        self.bootFiles = bootFiles
     }
 
     /// The default folder of a lab's workspace: `./LAB-workspace`.
@@ -42,7 +50,8 @@ public struct Workspace: Sendable, Equatable {
     /// Reads the regular files directly in `directory`. Names starting with `.` (editor and
     /// version-control files) are skipped; a symbolic link, a subfolder or any other kind of
     /// file is an error naming it (a link could point out of the folder), as are unsafe
-    /// names and more than `spec.maxFiles` files or `spec.maxBytes` bytes in all.
+    /// names and more than `spec.maxFiles` files or `spec.maxBytes` bytes in all. Boot files
+    /// (`spec.bootFiles`) are left to `BootFiles`.
     public static func read(_ directory: URL, spec: WorkspaceSpec) throws -> Workspace {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -50,7 +59,8 @@ public struct Workspace: Sendable, Equatable {
             throw VMLabError(.notFound, "workspace \(directory.path) does not exist; `vmlab lab start` makes it, "
                 + "or pass --workspace DIR")
         }
-        let names = try fm.contentsOfDirectory(atPath: directory.path).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try fm.contentsOfDirectory(atPath: directory.path)
+            .filter { !$0.hasPrefix(".") && !spec.bootFiles.contains($0) }.sorted()
         guard names.count <= spec.maxFiles else {
             throw VMLabError(.invalidInput, "workspace \(directory.path) holds \(names.count) files; this lab takes at most "
                 + "\(spec.maxFiles): remove build output and copies")

@@ -37,9 +37,13 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     /// The libvirt URI of the host a host pool placed it on; nil: the one host of the
     /// process (`--connect`). `gc` on another host leaves it alone.
     public var host: String?
+    /// The student's workspace folder the instance was started with (`--workspace`, absolute),
+    /// so later `run`, `check` and `submit` use it without the flag; nil: none or a replay.
+    public var workspace: String?
 
-    package init(id: String, slot: String? = nil, host: String? = nil, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description) {
+    package init(id: String, slot: String? = nil, host: String? = nil, lab: String, student: String? = nil, imageDigest: String, fixedParameters: String, state: State, pid: Int32, createdAt: Date, stoppedAt: Date? = nil, process: String? = ProcessIdentity.current.description, workspace: String? = nil) {
         self.process = process
+        self.workspace = workspace
         self.id = id
         self.slot = slot ?? id
         self.host = host
@@ -196,6 +200,9 @@ extension Store {
         }
         m.registerMigration("v5: instance host") { db in
             try db.alter(table: "instance") { t in t.add(column: "host", .text) }
+        }
+        m.registerMigration("v6: instance workspace") { db in
+            try db.alter(table: "instance") { t in t.add(column: "workspace", .text) }
         }
     }
 

@@ -43,7 +43,9 @@ public struct Course: Sendable {
 
     /// Starts lab `name`: for the student when given, with the per-student values derived
     /// from their key (or from the course secret); else with every parameter at its default.
-    public func start(_ name: String, for identity: StudentIdentity? = nil) async throws -> Started {
+    /// `workspace` is the student's folder: VMs with `boot:` boot its files, and the instance
+    /// remembers it for later runs and the submission.
+    public func start(_ name: String, for identity: StudentIdentity? = nil, workspace: URL? = nil) async throws -> Started {
         let lab = try lab(name)
         var values: [String: String] = [:]
         if let identity {
@@ -52,8 +54,11 @@ public struct Course: Sendable {
         }
         let image = try await image(for: lab)
         let accelerator = try await chosenAccelerator()
+        // Boot files are read from the folder by `BootFiles` itself (bounded, checked); the
+        // rest of the workspace is read when a step copies it.
+        let folder = lab.workspace == nil ? nil : workspace.map { Workspace(files: [:], directory: $0) }
         let instance = try await runner.start(lab, image: image, accelerator: accelerator, student: identity?.student,
-                                              fixedParameters: values)
+                                              fixedParameters: values, workspace: folder)
         return Started(lab: lab, instance: instance, studentValues: values)
     }
 }

@@ -42,9 +42,13 @@ public struct LabRunner: Sendable {
     /// `artifacts` (file name -> contents) are written to the paths the lab declares for them
     /// before the baseline snapshot: a grading replay starts from the student's files.
     /// `exclusive: false` lets a replay run beside a student's own instance of the lab.
+    /// `workspace` holds the kernels and initrds VMs with `boot:` boot (checked before
+    /// anything is created, then copied into the instance folder).
     public func start(_ lab: LabSpec, image: BuiltImage, accelerator: Accelerator, student: String? = nil,
                       fixedParameters: [String: String] = [:], artifacts: [String: Data] = [:],
-                      exclusive: Bool = true) async throws -> InstanceRecord {
+                      exclusive: Bool = true, workspace: Workspace? = nil) async throws -> InstanceRecord {
+        // A file that is no kernel fails here, naming it, with nothing created yet.
+        try BootFiles.check(lab, workspace: workspace)
         // One start of a lab at a time: the check below and the insert must not interleave.
         let labLock = exclusive ? try OwnerLock.acquire("lab-\(lab.name)", in: home.locks, what: "lab \(lab.name)") : nil
         defer { withExtendedLifetime(labLock) {} }
@@ -53,14 +57,18 @@ public struct LabRunner: Sendable {
                 + "use `vmlab lab reset \(lab.name)` for a clean slate or `vmlab lab stop \(lab.name)` first")
         }
         let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
-        let key = useBaselineCache ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
+        // A saved baseline holds the memory of the kernel it booted: a student's kernel changes
+        // with every build, so a lab that boots one always starts cold.
+        let bootsWorkspace = lab.vms.contains { $0.boot != nil }
+        let key = useBaselineCache && !bootsWorkspace ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
         // A free saved slot is picked and the instance inserted under one lock, so two
         // starts never restore into the same names.
         var slotsLock = key == nil ? nil : try await OwnerLock.waitAndAcquire("baselines", in: home.locks)
         var saved = try key.flatMap { try freeBaseline($0, lab: lab) }
         let instance = InstanceRecord(id: Naming.newInstanceID(), slot: saved?.slot, host: host, lab: lab.name, student: student,
                                       imageDigest: image.manifest.digest, fixedParameters: encodeJSON(fixedParameters),
-                                      state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil)
+                                      state: .starting, pid: getpid(), createdAt: Date(), stoppedAt: nil,
+                                      workspace: workspace?.directory?.standardizedFileURL.path)
         // Held while starting, so `gc` leaves the half-made instance to us.
         let instanceLock = try lock(instance)
         defer { withExtendedLifetime(instanceLock) {} }
@@ -86,7 +94,7 @@ public struct LabRunner: Sendable {
             }
             if session == nil {
                 session = try await coldStart(lab, instance: instance, image: image, accelerator: accelerator,
-                                              values: values, key: key)
+                                              values: values, key: key, workspace: workspace)
             }
             guard let session else { throw VMLabError(.failed, "\(lab.name): no session after the start") }
             // Workspace artifacts reach the guests through the run's workspace instead.
@@ -112,8 +120,10 @@ public struct LabRunner: Sendable {
     /// Provisions and boots the VMs, runs setup, and saves the result as a baseline for
     /// later starts when `key` is given (a failed save costs this start nothing).
     private func coldStart(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
-                           values: [String: String], key: String?) async throws -> LabSession {
-        try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator) }
+                           values: [String: String], key: String?, workspace: Workspace?) async throws -> LabSession {
+        try await offPool {
+            try self.provision(lab, instance: instance, image: image, accelerator: accelerator, workspace: workspace)
+        }
         let session = try LabSession(lab: lab, instance: instance, runner: self)
         try await session.bootAll()
         if !lab.setup.isEmpty {
@@ -149,7 +159,8 @@ public struct LabRunner: Sendable {
     }
 
     /// Networks, then per VM its overlay, extra disks and domain, each recorded first.
-    private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator) throws {
+    private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
+                           workspace: Workspace?) throws {
         let owner = instance.owner
         let tag = try provisionNetworks(lab, instance: instance)
         let dir = instanceDirectory(instance.id)
@@ -161,6 +172,13 @@ public struct LabRunner: Sendable {
                 let file = dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2")
                 try store.record(.file, file.path, owner: owner)
                 try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(disk.sizeBytes)"])
+            }
+            if let boot = vm.boot {
+                let copies = BootFiles.copies(boot, vm: vm.name, in: dir)
+                for file in [copies.kernel] + (copies.initrd.map { [$0] } ?? []) {
+                    try store.record(.file, file.path, owner: owner)
+                }
+                try BootFiles.stage(boot, vm: vm.name, lab: lab.name, from: workspace, into: dir)
             }
             let definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
             try store.record(.domain, definition.name, owner: owner)
@@ -182,11 +200,20 @@ public struct LabRunner: Sendable {
             DomainDefinition.Interface(network: Naming.labNetwork(instance: instance.slot, network: nic.network),
                                        mac: Naming.mac(instance: instance.slot, vm: vm.name, nic: i))
         }
+        var kernel = image.kernel.path, initrd = image.initrd.path
+        var arguments = GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments)
+        if let boot = vm.boot {
+            // The student's kernel, from the copies `provision` made; vmlab's arguments first,
+            // theirs after (checked when the lab was read: none of vmlab's own).
+            let copies = BootFiles.copies(boot, vm: vm.name, in: dir)
+            kernel = copies.kernel.path
+            initrd = copies.initrd?.path ?? initrd
+            if let extra = boot.cmdline?.trimmingCharacters(in: .whitespaces), !extra.isEmpty { arguments += " " + extra }
+        }
         var definition = DomainDefinition(
             name: Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name), accelerator: accelerator,
-            memoryMiB: vm.memoryMiB, vcpus: vm.vcpus, kernel: image.kernel.path, initrd: image.initrd.path,
-            kernelArguments: GuestManager.kernelArguments(hostname: vm.name, extra: image.manifest.kernelArguments),
-            disks: disks, interfaces: nics, owner: tag)
+            memoryMiB: vm.memoryMiB, vcpus: vm.vcpus, kernel: kernel, initrd: initrd,
+            kernelArguments: arguments, disks: disks, interfaces: nics, owner: tag)
         definition.cpuset = vm.cpuset
         definition.consoleLog = Self.consoleLog(dir, vm: vm.name).path
         return definition

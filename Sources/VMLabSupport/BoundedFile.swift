@@ -62,6 +62,74 @@ public enum BoundedFile {
         return data
     }
 
+    /// Copies the regular file at `path` to `destination` (made anew, mode 0644) if it has
+    /// at most `limit` bytes, streaming, so a large file costs no memory. A symbolic link is
+    /// refused (`O_NOFOLLOW`): the file must be the one named, not one it points to.
+    public static func copy(_ path: String, to destination: String, limit: Int) throws(Problem) {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw errno == ELOOP ? .notARegularFile("a symbolic link") : .cannotOpen(String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
+        if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
+        let out = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard out >= 0 else { throw .cannotOpen("\(destination): \(String(cString: strerror(errno)))") }
+        defer { close(out) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw .readFailed(String(cString: strerror(errno)))
+            }
+            if n == 0 { return }
+            total += n
+            // The file may grow while it is copied: the limit holds for what is read.
+            if total > limit { throw .tooLarge(limit: limit) }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { Glibc.write(out, $0.baseAddress! + written, n - written) }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw .readFailed("writing \(destination): \(String(cString: strerror(errno)))")
+                }
+                written += w
+            }
+        }
+    }
+
+    /// At most the first `count` bytes of the regular file at `path` (a header to check),
+    /// and the file's size. Symbolic links are refused, as in `copy`.
+    public static func head(_ path: String, count: Int) throws(Problem) -> (bytes: Data, size: Int) {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw errno == ELOOP ? .notARegularFile("a symbolic link") : .cannotOpen(String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
+        var data = Data(count: count)
+        var filled = 0
+        while filled < count {
+            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw .readFailed(String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        data.count = filled
+        return (data, Int(info.st_size))
+    }
+
     static func kind(of type: mode_t) -> String {
         switch type {
         case S_IFDIR: return "a directory"

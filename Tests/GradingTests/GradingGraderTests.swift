@@ -285,6 +285,36 @@ struct GradingGraderTests {
         #expect(report.check("replay-again")?.detail.contains("NULL") == false)
     }
 
+    /// A replay whose VM panicked in a later step keeps the points its earlier measurements
+    /// earned (the build), and the checks that needed the rest fail with the replay's error.
+    @Test func aReplayThatFailsPartWayKeepsWhatItMeasured() async throws {
+        let second = """
+              - id: replay-built
+                title: Measured before the failure
+                points: 2
+                replay: {experiment: crash-replay, set: {commit: "${answer.commit}", files: "${files}"}, apply: [ruleset.nft], expect: "mount_ms < 100"}
+              - id: replay-unmeasured
+                title: Needs a measure the failed replay never took
+                points: 1
+                replay: {experiment: crash-replay, set: {commit: "${answer.commit}", files: "${files}"}, apply: [ruleset.nft], expect: "files_survived >= 1"}
+            """
+        let rubric = try Rubric.parse(F.rubricText + "\n" + second + "\n", file: "rubric.yaml", lab: F.lab())
+        let report = await Grader(rubric: rubric, lab: F.lab()).grade(F.evidence(), replay: { request in
+            ReplayOutcome(measurements: [F.m(9, "crash-replay", "mount_ms", 40, request.parameters)],
+                          error: "box: the guest panicked (shut off, crashed)",
+                          kernelEvents: ["box: BUG: kernel NULL pointer dereference"])
+        }, onlyLocal: false, forStudent: false)
+        let built = try #require(report.check("replay-built"))
+        #expect(built.passed && built.earned == 2 && built.detail.contains("measured before the replay failed"))
+        let unmeasured = try #require(report.check("replay-unmeasured"))
+        #expect(!unmeasured.passed && unmeasured.earned == 0)
+        #expect(unmeasured.detail.contains("the replay failed: box: the guest panicked")
+                && unmeasured.detail.contains("NULL pointer dereference"))
+        // files_survived was not measured: the original check fails, and says why.
+        let replay = try #require(report.check("replay"))
+        #expect(!replay.passed && replay.detail.contains("the replay failed"))
+    }
+
     @Test func replayValuesWrittenAsArithmeticAreComputed() async throws {
         let text = F.rubricText.replacingOccurrences(of: #"commit: "${answer.commit}""#, with: #"commit: "= ${answer.commit} * 4 + 1""#)
         let rubric = try Rubric.parse(text, file: "rubric.yaml", lab: F.lab())

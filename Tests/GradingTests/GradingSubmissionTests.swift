@@ -113,22 +113,81 @@ struct GradingSubmissionTests {
 
     @Test func oversizedOrInvalidArtifactsAreRefused() throws {
         var s = Self.submission()
+        // By default an artifact may be a kernel a VM boots (`boot:`): up to BootSpec's limit.
+        #expect(Submission.Limits.default.maxArtifactBytes == BootSpec.maxKernelBytes)
+        let fourMiB = Submission.Limits(maxArtifactBytes: 4 << 20)
         s.artifacts["big.bin"] = Data(count: (4 << 20) + 1).base64EncodedString()
-        #expect(rejection(try Self.forge(s))?.contains("artifact big.bin is over the limit of 4 MiB") == true)
-        #expect(throws: SubmissionError.self) { _ = try s.encoded() }
+        #expect(rejection(try Self.forge(s), limits: fourMiB)?.contains("artifact big.bin is over the limit of 4 MiB") == true)
         s.artifacts["big.bin"] = Data(count: 4 << 20).base64EncodedString()
-        #expect(rejection(try Self.forge(s)) == nil, "exactly 4 MiB is allowed")
+        #expect(rejection(try Self.forge(s), limits: fourMiB) == nil, "exactly 4 MiB is allowed")
+        s.artifacts["kernel"] = Data(count: BootSpec.maxKernelBytes + 1).base64EncodedString()
+        #expect(throws: SubmissionError.self) { _ = try s.encoded() }
+        s.artifacts["kernel"] = nil
         s.artifacts["big.bin"] = Data(count: 11).base64EncodedString()
         #expect(rejection(try Self.forge(s), limits: Submission.Limits(maxArtifactBytes: 10))?.contains("big.bin is over the limit of 10 bytes (it has 11 bytes)") == true)
         s.artifacts["big.bin"] = "not base64!"
         #expect(rejection(try Self.forge(s)) == "artifact big.bin is not valid base64")
     }
 
+    /// A lab whose VM boots the student's kernel hands it in as a workspace artifact: a real
+    /// distribution kernel (the host's, about 8 MiB) fits in a bundle, survives the file
+    /// format, and a replay's workspace made of it passes the boot checks.
+    @Test func aBundleCarriesAKernelAVMBoots() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/boot").filter { $0.hasPrefix("vmlinuz-") }.sorted()
+        let kernelFile = try #require(names.last, "no /boot/vmlinuz-*: install linux-image-amd64 (scripts/setup.sh does)")
+        let kernel = try Data(contentsOf: URL(fileURLWithPath: "/boot/\(kernelFile)"))
+        let lab = LabSpec(name: "kboot", title: "t", summary: "s", image: "base", parameters: [], networks: [],
+                          vms: [VMSpec(name: "box", boot: BootSpec(kernel: "bzImage"))], setup: [], experiments: [],
+                          source: URL(fileURLWithPath: "/course/Labs/kboot/lab.yaml"),
+                          artifacts: [ArtifactSpec(name: "bzImage", workspaceFile: "bzImage")],
+                          workspace: { var w = WorkspaceSpec(); w.bootFiles = ["bzImage"]; return w }())
+        let bundle = Submission(lab: "kboot", student: "alice", labDigest: "l", imageDigest: "i", instance: "x",
+                                runs: [], measurements: [], answers: [:], artifacts: ["bzImage": kernel])
+        let decoded = try Submission.decode(try bundle.encoded())
+        let handedIn = try #require(lab.workspace(fromArtifacts: decoded.artifactData))
+        #expect(handedIn.bootFiles["bzImage"] == kernel)
+        #expect(handedIn.files.isEmpty, "copy-workspace does not copy the kernel into a guest")
+        try BootFiles.check(lab, workspace: handedIn)
+    }
+
+    /// `submit` hands in a kernel the lab boots from the workspace folder, read apart from
+    /// the rest of the workspace (whose 1 MiB default it would not fit) under the kernel's limit.
+    @Test func submitCollectsTheBootedKernelFromTheWorkspace() async throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/boot").filter { $0.hasPrefix("vmlinuz-") }.sorted()
+        let kernelFile = URL(fileURLWithPath: "/boot/\(try #require(names.last))")
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let home = VMLabHome(root: dir.path("home"))
+        let runner = try LabRunner(home: home, store: try Store(home: home), uri: "test:///default")
+        let coursework = Coursework(runner: runner, catalog: LabCatalog(layout: CourseLayout(root: dir.url)))
+        var spec = WorkspaceSpec()
+        spec.bootFiles = ["bzImage"]
+        let lab = LabSpec(name: "kboot", title: "t", summary: "s", image: "base", parameters: [], networks: [],
+                          vms: [VMSpec(name: "box", boot: BootSpec(kernel: "bzImage"))], setup: [], experiments: [],
+                          source: URL(fileURLWithPath: "/course/Labs/kboot/lab.yaml"),
+                          artifacts: [ArtifactSpec(name: "bzImage", workspaceFile: "bzImage"),
+                                      ArtifactSpec(name: "vmlab.c", workspaceFile: "vmlab.c")],
+                          workspace: spec)
+        let workspace = dir.path("ws")
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: kernelFile, to: workspace.appendingPathComponent("bzImage"))
+        try Data("int x;".utf8).write(to: workspace.appendingPathComponent("vmlab.c"))
+        let instance = InstanceRecord(id: "abcd1234", lab: "kboot", imageDigest: "d", fixedParameters: "{}", state: .ready,
+                                      pid: getpid(), createdAt: Date())
+        let collected = try await coursework.collectArtifacts(lab: lab, instance: instance, workspace: workspace)
+        #expect(collected["bzImage"] == (try Data(contentsOf: kernelFile)))
+        #expect(collected["vmlab.c"] == Data("int x;".utf8))
+        // A link in its place is refused, not followed.
+        try FileManager.default.removeItem(at: workspace.appendingPathComponent("bzImage"))
+        try FileManager.default.createSymbolicLink(at: workspace.appendingPathComponent("bzImage"), withDestinationURL: kernelFile)
+        await #expect(throws: VMLabError.self) { _ = try await coursework.collectArtifacts(lab: lab, instance: instance, workspace: workspace) }
+    }
+
     @Test func oversizedFileIsRefusedBeforeParsing() throws {
         let data = try Self.submission().encoded()
         let reason = rejection(data, limits: Submission.Limits(maxBytes: 1000))
         #expect(reason?.hasPrefix("the file is") == true && reason?.contains("over the limit of 1000 bytes") == true)
-        #expect(rejection(Data(count: (32 << 20) + 1))?.contains("over the limit of 32 MiB") == true)
+        #expect(rejection(Data(count: (128 << 20) + 1))?.contains("over the limit of 128 MiB") == true)
     }
 
     @Test func wrongFormatOrNotJSONIsRefused() throws {
@@ -266,7 +325,7 @@ struct GradingSubmissionTests {
         #expect(reason(dir.url) == "cannot read the file: it is a directory, not a regular file")
         let big = dir.path("big.json")
         #expect(FileManager.default.createFile(atPath: big.path, contents: nil) && truncate(big.path, 3 << 30) == 0)
-        #expect(reason(big) == "the file is over the limit of 32 MiB")
+        #expect(reason(big) == "the file is over the limit of 128 MiB")
         let good = try dir.write("good.json", try Self.submission().encoded())
         #expect(try Submission.read(good).student == "alice")
     }

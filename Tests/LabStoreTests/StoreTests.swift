@@ -38,7 +38,7 @@ struct StoreTests {
             }
             #expect(failures.withLock { $0 }.isEmpty, "round \(round)")
             let store = try Store(url: url)
-            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 5)
+            #expect(try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 6)
         }
     }
 
@@ -55,6 +55,19 @@ struct StoreTests {
         }
     }
 
+    /// `lab start --workspace DIR` is remembered with the instance for later `run` and `submit`.
+    @Test func anInstanceKeepsItsWorkspaceFolder() throws {
+        try withStore { store, url in
+            let instance = InstanceRecord(id: "abcd1234", lab: "kernel-module", imageDigest: "d", fixedParameters: "{}",
+                                          state: .ready, pid: 1, createdAt: Date(), workspace: "/home/alice/ws")
+            try store.insertInstance(instance)
+            #expect(try Store(url: url).instance(id: "abcd1234")?.workspace == "/home/alice/ws")
+            try store.insertInstance(InstanceRecord(id: "efgh5678", lab: "net-attack", imageDigest: "d", fixedParameters: "{}",
+                                                    state: .ready, pid: 1, createdAt: Date()))
+            #expect(try store.instance(id: "efgh5678")?.workspace == nil)
+        }
+    }
+
     @Test func databaseIsInWALMode() throws {
         try withStore { store, _ in
             let mode = try store.db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
@@ -68,7 +81,8 @@ struct StoreTests {
             let reopened = try Store(url: url)
             let applied = try reopened.db.read { db in try Store.migrator.appliedMigrations(db) }
             #expect(applied == ["v1: resources and guests", "v2: lab instances, runs, events, measurements",
-                               "v3: owner process identity", "v4: name slots", "v5: instance host"])
+                               "v3: owner process identity", "v4: name slots", "v5: instance host",
+                               "v6: instance workspace"])
             #expect(try reopened.resources().map(\.name) == ["/x"])
         }
     }

@@ -206,6 +206,17 @@ public enum LabSchema {
                 "pattern": "^[0-9,-]+$",
                 "description": "Host CPUs the VM's vCPUs and emulator threads are pinned to (e.g. \"0\"): VMs pinned to one CPU compete for it.",
             ],
+            "boot": [
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["kernel"],
+                "description": "Boot a kernel from the student's workspace instead of the image's (the lab needs a workspace). vmlab copies the files into the instance (kernel at most 64 MiB, initrd at most 512 MiB), checks their headers, and keeps its own command line (root, console, hostname).",
+                "properties": [
+                    "kernel": ["type": "string", "description": "Workspace file of an x86-64 bzImage (`make bzImage`)."],
+                    "initrd": ["type": "string", "description": "Workspace file of an initrd (cpio, or gzip/zstd/xz/lz4-compressed cpio); default: the image's initrd."],
+                    "cmdline": ["type": "string", "maxLength": 1024, "description": "Kernel arguments appended to vmlab's own; root=, init=, rdinit=, console= and vmlab.* are refused."],
+                ],
+            ],
         ],
     ]
     static let diskDef: JSONValue = [

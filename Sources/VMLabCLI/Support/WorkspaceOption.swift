@@ -1,23 +1,28 @@
 import ArgumentParser
 import Foundation
 import LabModel
+import LabStore
 import VMLabSupport
 
-/// `--workspace DIR`: the folder a student edits for a lab with a workspace
-/// (default ./LAB-workspace).
+/// `--workspace DIR`: the folder a student edits for a lab with a workspace (default: the
+/// one the instance was started with, else ./LAB-workspace).
 struct WorkspaceOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Your workspace folder, for labs that have one (default ./LAB-workspace).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Your workspace folder, for labs that have one (default: the one `lab start` was given, "
+                               + "else ./LAB-workspace).", valueName: "dir"))
     var workspace: String?
 
-    /// The workspace folder of `lab`, or nil when the lab has none.
-    func directory(for lab: LabSpec) -> URL? {
+    /// The workspace folder of `lab`, or nil when the lab has none: the flag's, else the
+    /// folder `instance` was started with, else the default.
+    func directory(for lab: LabSpec, instance: InstanceRecord? = nil) -> URL? {
         guard lab.workspace != nil else { return nil }
-        return workspace.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Workspace.defaultDirectory(lab: lab.name)
+        if let workspace { return URL(fileURLWithPath: workspace, isDirectory: true) }
+        if let remembered = instance?.workspace { return URL(fileURLWithPath: remembered, isDirectory: true) }
+        return Workspace.defaultDirectory(lab: lab.name)
     }
 
     /// The workspace as it is now, read and checked, or nil when the lab has none.
-    func read(for lab: LabSpec) throws -> Workspace? {
-        guard let spec = lab.workspace, let dir = directory(for: lab) else { return nil }
+    func read(for lab: LabSpec, instance: InstanceRecord? = nil) throws -> Workspace? {
+        guard let spec = lab.workspace, let dir = directory(for: lab, instance: instance) else { return nil }
         return try Workspace.read(dir, spec: spec)
     }
 

@@ -27,7 +27,7 @@ struct Check: AsyncParsableCommand {
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.progress("no answers read (\(answers) not found)") }
         let artifacts = try await coursework.collectArtifacts(lab: spec, instance: instance,
-                                                              workspace: workspace.directory(for: spec))
+                                                              workspace: workspace.directory(for: spec, instance: instance))
         let evidence = try coursework.evidence(lab: spec, instance: instance, student: instance.student ?? "me",
                                                answers: answerValues, artifacts: artifacts)
         let report = await Grader(rubric: rubric, lab: spec).grade(evidence, replay: nil, onlyLocal: true, forStudent: true)
@@ -66,7 +66,7 @@ struct Submit: AsyncParsableCommand {
         let answerValues = FileManager.default.fileExists(atPath: answers) ? try loadAnswers(URL(fileURLWithPath: answers)) : [:]
         if answerValues.isEmpty { Output.warn("no answers: \(answers) not found") }
         let submission = try await coursework.submission(lab: spec, instance: instance, student: student, answers: answerValues,
-                                                         workspace: workspace.directory(for: spec))
+                                                         workspace: workspace.directory(for: spec, instance: instance))
         try submission.encoded().write(to: URL(fileURLWithPath: output))
         Output.progress("\(submission.runs.count) runs, \(submission.measurements.count) measurements, "
             + "\(submission.answers.count) answers, \(submission.artifacts.count) artifacts")

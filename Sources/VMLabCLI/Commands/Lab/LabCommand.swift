@@ -48,7 +48,8 @@ struct LabCommand: AsyncParsableCommand {
                 let nics = vm.nics.map { "\($0.network)\($0.address.map { " " + $0 } ?? "")" }
                 Output.line("vm \(vm.name): \(vm.memoryMiB) MiB, \(vm.vcpus) vCPU"
                     + (disks.isEmpty ? "" : "; disks: " + disks.joined(separator: ", "))
-                    + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", ")))
+                    + (nics.isEmpty ? "" : "; nics: " + nics.joined(separator: ", "))
+                    + (vm.boot.map { "; boots your workspace's " + $0.files.joined(separator: " and ") } ?? ""))
             }
             for net in spec.networks {
                 switch net.kind {
@@ -110,7 +111,7 @@ struct LabCommand: AsyncParsableCommand {
             } else {
                 course = try global.openCourse()
             }
-            let started = try await course.start(lab, for: identity)
+            let started = try await course.start(lab, for: identity, workspace: workspace.directory(for: try global.catalog().load(lab)))
             for (name, value) in started.studentValues.sorted(by: { $0.key < $1.key }) {
                 Output.progress("\(name) = \(value) (yours)")
             }

@@ -33,7 +33,7 @@ struct Run: AsyncParsableCommand {
                                  repetitions: repetitions)
         let plans = try spec.plan(request, studentValues: instance.fixed)
         let runs = try await runner.run(spec, instance: instance, experiment: exp, plans: plans,
-                                        workspace: try workspace.read(for: spec))
+                                        workspace: try workspace.read(for: spec, instance: instance))
         let ids = Set(runs.compactMap(\.id))
         let measured = try runner.store.measurements(instance: instance.id, experiment: experiment).filter { ids.contains($0.runID) }
         Output.line(ResultsTable(spec.inDeclaredOrder(measured)).text())
