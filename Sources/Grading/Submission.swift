@@ -40,9 +40,7 @@ public struct Submission: Codable, Sendable, Equatable {
         /// Every other text: names, ids, units, dates, parameter values.
         public var maxTextBytes: Int
 
-        /// An artifact may be a kernel a VM boots (`boot:` in lab.yaml), so the artifact and
-        /// file limits leave room for one of `BootSpec.maxKernelBytes` with an initrd beside it.
-        public init(maxBytes: Int = 128 << 20, maxArtifactBytes: Int = BootSpec.maxKernelBytes, maxArtifacts: Int = 16,
+        public init(maxBytes: Int = 32 << 20, maxArtifactBytes: Int = 4 << 20, maxArtifacts: Int = 16,
                     maxMeasurements: Int = 10_000, maxRuns: Int = 2_000, maxParameters: Int = 32, maxAnswers: Int = 256,
                     maxAnswerBytes: Int = 4096, maxTextBytes: Int = 1024) {
             self.maxBytes = maxBytes
@@ -57,6 +55,17 @@ public struct Submission: Codable, Sendable, Equatable {
         }
 
         public static let `default` = Limits()
+
+        /// A lab whose VMs boot a kernel from the workspace (`boot:` in lab.yaml) hands the
+        /// kernel in with the bundle: room for one of `BootSpec.maxKernelBytes` with an
+        /// initrd beside it. Every other lab keeps the small limits, so a grader's memory per
+        /// bundle stays what grade-bench measured.
+        public static let bootingLab = Limits(maxBytes: 128 << 20, maxArtifactBytes: BootSpec.maxKernelBytes)
+
+        /// The limits bundles of `lab` are read and written with.
+        public static func of(_ lab: LabSpec) -> Limits {
+            lab.vms.contains { $0.boot != nil } ? .bootingLab : .default
+        }
 
         /// The same limits as a JSON shape, checked on the bytes before decoding.
         var shape: JSONShape {
@@ -114,8 +123,8 @@ public struct Submission: Codable, Sendable, Equatable {
 
     /// The file's bytes with `digest` filled in. Throws `SubmissionError` when the contents
     /// would be refused by `decode` (a student learns at submit time, not from the teacher).
-    public func encoded() throws -> Data {
-        try validate(limits: .default)
+    public func encoded(limits: Limits = .default) throws -> Data {
+        try validate(limits: limits)
         var sealed = self
         sealed.digest = try computedDigest()
         let encoder = Self.encoder()

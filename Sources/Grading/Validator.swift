@@ -119,7 +119,7 @@ public struct Validator: Sendable {
             let bundle = try onHost.submission(lab: lab, instance: instance, student: Self.referenceStudent,
                                                answers: answers, artifacts: artifacts)
             // Through the file format and back, as an instructor would receive it.
-            let decoded = try Submission.decode(try bundle.encoded())
+            let decoded = try Submission.decode(try bundle.encoded(limits: .of(lab)), limits: .of(lab))
             try decoded.verifyParameters(lab: lab, secret: secret)
             return decoded
         }

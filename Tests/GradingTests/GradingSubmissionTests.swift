@@ -113,20 +113,32 @@ struct GradingSubmissionTests {
 
     @Test func oversizedOrInvalidArtifactsAreRefused() throws {
         var s = Self.submission()
-        // By default an artifact may be a kernel a VM boots (`boot:`): up to BootSpec's limit.
-        #expect(Submission.Limits.default.maxArtifactBytes == BootSpec.maxKernelBytes)
-        let fourMiB = Submission.Limits(maxArtifactBytes: 4 << 20)
         s.artifacts["big.bin"] = Data(count: (4 << 20) + 1).base64EncodedString()
-        #expect(rejection(try Self.forge(s), limits: fourMiB)?.contains("artifact big.bin is over the limit of 4 MiB") == true)
-        s.artifacts["big.bin"] = Data(count: 4 << 20).base64EncodedString()
-        #expect(rejection(try Self.forge(s), limits: fourMiB) == nil, "exactly 4 MiB is allowed")
-        s.artifacts["kernel"] = Data(count: BootSpec.maxKernelBytes + 1).base64EncodedString()
+        #expect(rejection(try Self.forge(s))?.contains("artifact big.bin is over the limit of 4 MiB") == true)
         #expect(throws: SubmissionError.self) { _ = try s.encoded() }
+        s.artifacts["big.bin"] = Data(count: 4 << 20).base64EncodedString()
+        #expect(rejection(try Self.forge(s)) == nil, "exactly 4 MiB is allowed")
+        s.artifacts["kernel"] = Data(count: BootSpec.maxKernelBytes + 1).base64EncodedString()
+        #expect(throws: SubmissionError.self) { _ = try s.encoded(limits: .bootingLab) }
         s.artifacts["kernel"] = nil
         s.artifacts["big.bin"] = Data(count: 11).base64EncodedString()
         #expect(rejection(try Self.forge(s), limits: Submission.Limits(maxArtifactBytes: 10))?.contains("big.bin is over the limit of 10 bytes (it has 11 bytes)") == true)
         s.artifacts["big.bin"] = "not base64!"
         #expect(rejection(try Self.forge(s)) == "artifact big.bin is not valid base64")
+    }
+
+    /// Only a lab that boots a kernel from the workspace reads bundles under the larger
+    /// limits: every other lab's grader keeps the memory grade-bench measured.
+    @Test func onlyALabThatBootsAWorkspaceKernelTakesLargeBundles() {
+        let plain = LabSpec(name: "p", title: "t", summary: "s", image: "base", parameters: [], networks: [],
+                            vms: [VMSpec(name: "box")], setup: [], experiments: [],
+                            source: URL(fileURLWithPath: "/course/Labs/p/lab.yaml"))
+        var booting = plain
+        booting.vms = [VMSpec(name: "box"), VMSpec(name: "k", boot: BootSpec(kernel: "bzImage"))]
+        #expect(Submission.Limits.of(plain) == .default)
+        #expect(Submission.Limits.of(plain).maxBytes == 32 << 20 && Submission.Limits.of(plain).maxArtifactBytes == 4 << 20)
+        #expect(Submission.Limits.of(booting) == .bootingLab)
+        #expect(Submission.Limits.of(booting).maxArtifactBytes == BootSpec.maxKernelBytes)
     }
 
     /// A lab whose VM boots the student's kernel hands it in as a workspace artifact: a real
@@ -143,7 +155,8 @@ struct GradingSubmissionTests {
                           workspace: { var w = WorkspaceSpec(); w.bootFiles = ["bzImage"]; return w }())
         let bundle = Submission(lab: "kboot", student: "alice", labDigest: "l", imageDigest: "i", instance: "x",
                                 runs: [], measurements: [], answers: [:], artifacts: ["bzImage": kernel])
-        let decoded = try Submission.decode(try bundle.encoded())
+        #expect(throws: SubmissionError.self, "a kernel does not fit another lab's bundle") { _ = try bundle.encoded() }
+        let decoded = try Submission.decode(try bundle.encoded(limits: .of(lab)), limits: .of(lab))
         let handedIn = try #require(lab.workspace(fromArtifacts: decoded.artifactData))
         #expect(handedIn.bootFiles["bzImage"] == kernel)
         #expect(handedIn.files.isEmpty, "copy-workspace does not copy the kernel into a guest")
@@ -187,7 +200,7 @@ struct GradingSubmissionTests {
         let data = try Self.submission().encoded()
         let reason = rejection(data, limits: Submission.Limits(maxBytes: 1000))
         #expect(reason?.hasPrefix("the file is") == true && reason?.contains("over the limit of 1000 bytes") == true)
-        #expect(rejection(Data(count: (128 << 20) + 1))?.contains("over the limit of 128 MiB") == true)
+        #expect(rejection(Data(count: (32 << 20) + 1))?.contains("over the limit of 32 MiB") == true)
     }
 
     @Test func wrongFormatOrNotJSONIsRefused() throws {
@@ -325,7 +338,7 @@ struct GradingSubmissionTests {
         #expect(reason(dir.url) == "cannot read the file: it is a directory, not a regular file")
         let big = dir.path("big.json")
         #expect(FileManager.default.createFile(atPath: big.path, contents: nil) && truncate(big.path, 3 << 30) == 0)
-        #expect(reason(big) == "the file is over the limit of 128 MiB")
+        #expect(reason(big) == "the file is over the limit of 32 MiB")
         let good = try dir.write("good.json", try Self.submission().encoded())
         #expect(try Submission.read(good).student == "alice")
     }

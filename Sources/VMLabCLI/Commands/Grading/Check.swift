@@ -67,7 +67,7 @@ struct Submit: AsyncParsableCommand {
         if answerValues.isEmpty { Output.warn("no answers: \(answers) not found") }
         let submission = try await coursework.submission(lab: spec, instance: instance, student: student, answers: answerValues,
                                                          workspace: workspace.directory(for: spec, instance: instance))
-        try submission.encoded().write(to: URL(fileURLWithPath: output))
+        try submission.encoded(limits: .of(spec)).write(to: URL(fileURLWithPath: output))
         Output.progress("\(submission.runs.count) runs, \(submission.measurements.count) measurements, "
             + "\(submission.answers.count) answers, \(submission.artifacts.count) artifacts")
         Output.line(output)

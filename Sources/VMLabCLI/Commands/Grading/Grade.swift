@@ -99,7 +99,7 @@ struct Grade: AsyncParsableCommand {
         // A file name is the student's text: shown escaped and short, on the terminal and in cells.
         let name = displayText(file.lastPathComponent, limit: 80)
         do {
-            let submission = try Submission.read(file)
+            let submission = try Submission.read(file, limits: .of(lab))
             guard submission.lab == lab.name else {
                 throw SubmissionError("it is for lab '\(displayText(submission.lab, limit: 64))', not \(lab.name)")
             }
