@@ -134,10 +134,7 @@ public struct LabRunner: Sendable {
     /// later starts when `key` is given (a failed save costs this start nothing).
     private func coldStart(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
                            values: [String: String], key: String?) async throws -> LabSession {
-        var paths: ImagePaths?
-        if let volumes {
-            paths = try await volumes.ensureImage(image, progress: progress)
-        }
+        let paths: ImagePaths? = if let volumes { try await volumes.ensureImage(image, progress: progress) } else { nil }
         try await offPool { try self.provision(lab, instance: instance, image: image, accelerator: accelerator, onHost: paths) }
         let session = try LabSession(lab: lab, instance: instance, runner: self)
         try await session.bootAll()

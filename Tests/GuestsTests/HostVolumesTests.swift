@@ -43,8 +43,8 @@ struct HostVolumesTests {
 
     @Test func volumeXML() {
         #expect(HostVolumes.qcow2VolumeXML(name: "vmlab-i-box.qcow2", capacityBytes: 2048, backing: "/p/d-disk.qcow2")
-                .contains("<backingStore>\n    <path>/p/d-disk.qcow2</path>\n    <format type=\"qcow2\"/>"))
-        #expect(HostVolumes.uploadVolumeXML(name: "x", bytes: 5).contains("<allocation unit=\"bytes\">0</allocation>"))
+                .contains("<backingStore>\n    <path>/p/d-disk.qcow2</path>\n    <format type='qcow2'/>"))
+        #expect(HostVolumes.uploadVolumeXML(name: "x", bytes: 5).contains("<allocation unit='bytes'>0</allocation>"))
     }
 
     @Test func poolAndVolumesOnTheTestDriver() throws {

@@ -117,7 +117,7 @@ public struct HostVolumes: Sendable {
     // MARK: images
 
     /// The image's volumes on the host, uploaded first unless a complete upload is there.
-    public func ensureImage(_ image: BuiltImage, progress: ProgressReporter = { _ in }) async throws -> ImagePaths {
+    public func ensureImage(_ image: BuiltImage, progress: @escaping ProgressReporter = { _ in }) async throws -> ImagePaths {
         let digest = image.manifest.digest
         guard let locks else { throw VMLabError(.invalidState, "HostVolumes made without a locks folder cannot upload") }
         let lock = try await OwnerLock.waitAndAcquire(Self.uploadLock(uri: (try? connection.uri()) ?? path, digest: digest),
