@@ -434,6 +434,15 @@ extension LabRunner {
         return runner
     }
 
+    /// The same runner with the storage an instance was started with, as its records show:
+    /// volumes mean a pool host (whatever the URI's default), files a shared one.
+    public func matching(_ instance: InstanceRecord) throws -> LabRunner {
+        var runner = self
+        let volumes = try store.resources(owner: instance.owner).contains { $0.kind == .volume }
+        runner.storage = volumes ? .pool(path: storage.poolPath ?? HostStorage.defaultPoolPath) : .shared
+        return runner
+    }
+
     /// The domain of one VM of a started lab, or an error naming the lab's VMs.
     public func domain(of instance: InstanceRecord, vm: String) throws -> Domain {
         let name = Naming.labDomain(lab: instance.lab, instance: instance.slot, vm: vm)
