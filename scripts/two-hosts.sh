@@ -18,9 +18,12 @@
 # qemu+tcp://198.18.1.1/system and qemu+tcp://198.18.1.2/system. Clients run in
 # namespace a (`two-hosts.sh exec ...`), the one other end of the link.
 #
-# Both daemons see the same filesystem as the rest of the machine (only the folders above
-# are private), so images and overlays under a vmlab home are at the same paths on both.
-# The main libvirtd (namespace vmlab, /run/libvirt) is never touched.
+# Storage is private too, so the test proves that nothing reaches a host through the
+# filesystem: each host's mount namespace has an empty tmpfs over /tmp and $TMPDIR (where
+# test vmlab homes live; VMLAB_POOL_HIDE adds folders), and its storage pool folder,
+# /var/lib/libvirt/vmlab (the hosts.yaml default), lies in its private /var/lib/libvirt.
+# The hosts.yaml printed says `storage: pool`: images reach each host through libvirt's
+# storage API. The main libvirtd (namespace vmlab, /run/libvirt) is never touched.
 set -euo pipefail
 
 PREFIX=${VMLAB_POOL_PREFIX:-vmlabpool}
@@ -95,6 +98,10 @@ EOF
     dir=$1 host=$2; shift 2
     hostname "vmlab-pool-$host"
     for p in "$@"; do mount --bind "$dir/${p%%:*}" "${p#*:}"; done
+    # What the clients keep in their own folders (vmlab homes) this host must not see.
+    for hide in /tmp ${TMPDIR:-} ${VMLAB_POOL_HIDE:-}; do
+      [ ! -d "$hide" ] || mount -t tmpfs -o size=64m,mode=1777 "hidden-$host" "$hide"
+    done
     # `ip netns exec` gives a fresh /sys without cgroups (see PLATFORM.md).
     if ! mountpoint -q /sys/fs/cgroup/cpu 2>/dev/null; then
       mount -t tmpfs cgroup_root /sys/fs/cgroup
@@ -190,7 +197,7 @@ hosts_yaml() {
 hosts:
 EOF
   for h in "${HOSTS[@]}"; do
-    printf '  - name: %s\n    uri: %s\n    reserve-memory: %s\n    max-guests: %s\n' \
+    printf '  - name: %s\n    uri: %s\n    reserve-memory: %s\n    max-guests: %s\n    storage: pool\n' \
       "pool-$h" "$(uri "$h")" "${VMLAB_POOL_RESERVE:-1GiB}" "${VMLAB_POOL_MAX_GUESTS:-8}"
   done
 }

@@ -32,7 +32,7 @@ public struct PooledReplays: Sendable {
         let needs = Self.needs(lab)
         while true {
             let lease = try await pool.acquire(guests: needs.guests, memoryBytes: needs.memoryBytes)
-            let here = Coursework(runner: coursework.runner.on(lease.connection, host: lease.host.uri), catalog: coursework.catalog)
+            let here = Coursework(runner: coursework.runner.on(lease.connection, host: lease.host), catalog: coursework.catalog)
             here.runner.progress("\(what) placed on host \(lease.host.name)")
             let result: Result<T, any Error>
             do { result = .success(try await body(here, lease)) } catch { result = .failure(error) }

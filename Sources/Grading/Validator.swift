@@ -76,7 +76,7 @@ public struct Validator: Sendable {
             progress("validate \(name): the reference instance runs on host \(placed.host.name)")
             lease = placed
         }
-        let onHost = lease.map { Coursework(runner: coursework.runner.on($0.connection, host: $0.host.uri), catalog: coursework.catalog) }
+        let onHost = lease.map { Coursework(runner: coursework.runner.on($0.connection, host: $0.host), catalog: coursework.catalog) }
             ?? coursework
         let runner = onHost.runner
         let fixed = StudentParameters.derive(lab: lab, student: Self.referenceStudent, secret: secret)

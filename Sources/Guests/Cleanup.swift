@@ -27,11 +27,11 @@ public struct Cleanup: Sendable {
     public func remove(_ resources: [Resource]) throws {
         var failures: [String] = []
         var blockedOwners: Set<String> = []
-        // Domains first (they hold the disks open), then networks, then files, then directories.
-        let order: [Resource.Kind] = [.domain, .network, .file, .directory]
+        // Domains first (they hold the disks open), then networks, then volumes, files, directories.
+        let order: [Resource.Kind] = [.domain, .network, .volume, .file, .directory]
         for kind in order {
             for resource in resources where resource.kind == kind {
-                if kind == .file || kind == .directory, blockedOwners.contains(resource.owner) {
+                if kind == .file || kind == .directory || kind == .volume, blockedOwners.contains(resource.owner) {
                     failures.append("\(resource.kind.rawValue) \(resource.name): kept, because a VM or network of "
                                     + "\(resource.owner) could not be removed")
                     continue
@@ -62,6 +62,10 @@ public struct Cleanup: Sendable {
             guard let network = try connection.lookupNetwork(named: resource.name) else { return }
             if try network.isActive() { try network.destroy() }
             try network.undefine()
+        case .volume:
+            guard let pool = try connection.lookupStoragePool(named: HostStorage.poolName) else { return }
+            if try !pool.isActive() { try pool.start() }
+            try pool.lookupVolume(named: resource.name)?.delete()
         case .file:
             if fm.fileExists(atPath: resource.name) { try fm.removeItem(atPath: resource.name) }
         case .directory:

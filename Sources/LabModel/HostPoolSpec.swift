@@ -10,15 +10,20 @@ public struct HostSpec: Sendable, Equatable {
     public var reserveMemoryBytes: UInt64
     /// Lab VMs vmlab places on the host at once, at most.
     public var maxGuests: Int
+    /// How images and disks reach the host (see `HostStorage`).
+    public var storage: HostStorage
 
     public static let defaultReserve: UInt64 = 1 << 30
     public static let defaultMaxGuests = 16
 
-    public init(name: String, uri: String, reserveMemoryBytes: UInt64 = defaultReserve, maxGuests: Int = defaultMaxGuests) {
+    /// `storage` nil: the default for the URI (`HostStorage.default(for:)`).
+    public init(name: String, uri: String, reserveMemoryBytes: UInt64 = defaultReserve, maxGuests: Int = defaultMaxGuests,
+                storage: HostStorage? = nil) {
         self.name = name
         self.uri = uri
         self.reserveMemoryBytes = reserveMemoryBytes
         self.maxGuests = maxGuests
+        self.storage = storage ?? HostStorage.default(for: uri)
     }
 }
 
@@ -31,10 +36,16 @@ public struct HostSpec: Sendable, Equatable {
 ///     uri: qemu+tcp://10.0.0.11/system
 ///     reserve-memory: 2G      # left free on the host (default 1G)
 ///     max-guests: 24          # lab VMs at once (default 16)
+///     storage: pool           # shared | pool (default: shared for a local URI, else pool)
+///     pool-path: /srv/vmlab   # a pool host's folder for vmlab's volumes (default /var/lib/libvirt/vmlab)
 /// ```
 ///
-/// Every host must see the vmlab home (images, overlays, saved baselines) at the same path
-/// as this machine: the pool shares storage through the filesystem, not libvirt's storage API.
+/// `storage` says how images and disks reach the host (`HostStorage`). A `shared` host sees
+/// the vmlab home (images, overlays, saved baselines) at the same path as this machine; it
+/// is the default for a URI without a host part (qemu:///system, test:///default) or with
+/// the unix transport. A `pool` host, the default for every remote URI (qemu+tcp://HOST,
+/// qemu+ssh://HOST...), gets images through libvirt's storage API: uploaded once into its
+/// storage pool `vmlab-images`, content addressed, with overlays as volumes there.
 public struct HostPoolSpec: Sendable, Equatable {
     public var hosts: [HostSpec]
     /// The file it was read from, for messages.
@@ -75,7 +86,26 @@ public struct HostPoolSpec: Sendable, Equatable {
             let uri = item.string("uri", required: true)
             let reserve = item.size("reserve-memory") ?? HostSpec.defaultReserve
             let maxGuests = item.int("max-guests", range: 1...4096) ?? HostSpec.defaultMaxGuests
+            let storageWord = item.string("storage")
+            let poolPath = item.string("pool-path")
             item.finish()
+            var storage: HostStorage?
+            switch storageWord {
+            case nil: break  // the URI's default, unless pool-path asks for a pool
+            case "shared": storage = .shared
+            case "pool": storage = .pool(path: HostStorage.defaultPoolPath)
+            case let other?: item.fail("storage", "'\(displayText(other, limit: 40))' is not a storage mode; use shared (the host "
+                                       + "sees this vmlab home at the same path) or pool (images uploaded through libvirt)")
+            }
+            if let poolPath {
+                if storageWord == "shared" {
+                    item.fail("pool-path", "is for storage: pool; a shared host uses the vmlab home's own paths")
+                } else if !poolPath.hasPrefix("/") || poolPath.contains("..") || poolPath.contains(where: { $0.isNewline }) {
+                    item.fail("pool-path", "'\(displayText(poolPath, limit: 120))' must be an absolute folder path on the host, without ..")
+                } else {
+                    storage = .pool(path: poolPath)
+                }
+            }
             if let name, !name.isEmpty {
                 if !Naming.isValidName(name) {
                     item.fail("name", "'\(displayText(name, limit: 64))' is not a usable host name (lowercase letters, digits and -, starting with a letter, at most 40)")
@@ -93,7 +123,7 @@ public struct HostPoolSpec: Sendable, Equatable {
                 firstURIs[uri] = firstURIs[uri] ?? item.path
             }
             if let name, let uri, !name.isEmpty, !uri.isEmpty {
-                hosts.append(HostSpec(name: name, uri: uri, reserveMemoryBytes: reserve, maxGuests: maxGuests))
+                hosts.append(HostSpec(name: name, uri: uri, reserveMemoryBytes: reserve, maxGuests: maxGuests, storage: storage))
             }
         }
         top.finish()

@@ -62,10 +62,12 @@ public final class Store: Sendable {
 public struct Resource: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public enum Kind: String, Codable, Sendable, DatabaseValueConvertible {
         case domain, network, file, directory
+        /// A volume of vmlab's storage pool on a pool host (`HostStorage.pool`), by name.
+        case volume
     }
     public var id: Int64?
     public var kind: Kind
-    /// The libvirt name, or the absolute path of a file or directory.
+    /// The libvirt name (of a domain, network or pool volume), or the absolute path of a file or directory.
     public var name: String
     /// Who created it: `guest:NAME`, `lab:INSTANCE`, ...
     public var owner: String

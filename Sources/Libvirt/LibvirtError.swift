@@ -18,12 +18,14 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    /// True when the domain, network or snapshot asked for does not exist, so a
+    /// True when the domain, network, snapshot, storage pool or volume asked for does not exist, so a
     /// caller can treat "already gone" as success during cleanup.
     public var isNotFound: Bool {
         code == Self.code(VIR_ERR_NO_DOMAIN)
             || code == Self.code(VIR_ERR_NO_NETWORK)
             || code == Self.code(VIR_ERR_NO_DOMAIN_SNAPSHOT)
+            || code == Self.code(VIR_ERR_NO_STORAGE_POOL)
+            || code == Self.code(VIR_ERR_NO_STORAGE_VOL)
     }
 
     /// True when the guest agent is not (yet) answering: not connected, timed out,

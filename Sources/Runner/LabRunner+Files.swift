@@ -29,6 +29,8 @@ extension LabRunner {
             let agent = try agent(of: instance, vm: vm)
             return try await offPool { try agent.readFileIfPresent(path) }
         }
+        // libguestfs opens the overlay as a file of this machine; a pool host's is a volume there.
+        try requireSharedStorage("reading \(path) from the disk of stopped VM \(vm) (the agent needs it running)")
         let disk = instanceDirectory(instance.id).appendingPathComponent("\(vm).qcow2").path
         // The guest's own domain says whether KVM works here (the probe's verdict):
         // libguestfs's appliance would hang trying KVM where it does not.

@@ -16,6 +16,9 @@ public struct LabRunner: Sendable {
     /// The URI `connection` reaches, recorded in the instances this runner starts, so that
     /// `gc` on another host leaves them alone (nil: unknown, matches any).
     public var host: String?
+    /// How images and disks reach the host (`HostStorage`): files under the home, or volumes
+    /// of vmlab's storage pool there, the image uploaded once.
+    public var storage: HostStorage = .shared
     static let baseline = "baseline"
 
     public init(home: VMLabHome, store: Store, connection: Connection, progress: @escaping ProgressReporter = { _ in }) {
@@ -25,9 +28,26 @@ public struct LabRunner: Sendable {
         self.progress = progress
     }
 
-    /// Connects to libvirt at `uri` (see `LibvirtHost.uri`).
-    public init(home: VMLabHome, store: Store, uri: String, progress: @escaping ProgressReporter = { _ in }) throws {
+    /// Connects to libvirt at `uri` (see `LibvirtHost.uri`); its storage is the URI's
+    /// default (`HostStorage.default(for:)`) unless `storage` says otherwise.
+    public init(home: VMLabHome, store: Store, uri: String, storage: HostStorage? = nil,
+                progress: @escaping ProgressReporter = { _ in }) throws {
         self.init(home: home, store: store, connection: try LibvirtHost.connect(uri), progress: progress)
+        self.storage = storage ?? HostStorage.default(for: uri)
+    }
+
+    /// vmlab's storage pool on the host, for a pool host; nil for a shared one.
+    var volumes: HostVolumes? {
+        storage.poolPath.map { HostVolumes(connection: connection, path: $0, locks: home.locks) }
+    }
+
+    /// Throws, saying why, when the host keeps the instance's disks in its storage pool:
+    /// `what` reads or copies them as files of this machine.
+    func requireSharedStorage(_ what: String) throws {
+        guard case .pool = storage else { return }
+        throw VMLabError(.unavailable, "\(what) works on disks that are files of this machine; on host \(host ?? "?") "
+            + "(storage: pool) a lab's disks are volumes of its storage pool; run this lab on a shared host "
+            + "(storage: shared in hosts.yaml, or the local libvirtd)")
     }
 
     // MARK: start
@@ -58,9 +78,11 @@ public struct LabRunner: Sendable {
         }
         let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
         // A saved baseline holds the memory of the kernel it booted: a student's kernel changes
-        // with every build, so a lab that boots one always starts cold.
+        // with every build, so a lab that boots one always starts cold. So does a pool host: a
+        // saved baseline is files of this machine.
         let bootsWorkspace = lab.vms.contains { $0.boot != nil }
-        let key = useBaselineCache && !bootsWorkspace ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
+        let key = useBaselineCache && storage == .shared && !bootsWorkspace
+            ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
         // A free saved slot is picked and the instance inserted under one lock, so two
         // starts never restore into the same names.
         var slotsLock = key == nil ? nil : try await OwnerLock.waitAndAcquire("baselines", in: home.locks)
@@ -121,8 +143,9 @@ public struct LabRunner: Sendable {
     /// later starts when `key` is given (a failed save costs this start nothing).
     private func coldStart(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
                            values: [String: String], key: String?, workspace: Workspace?) async throws -> LabSession {
+        let paths: ImagePaths? = if let volumes { try await volumes.ensureImage(image, progress: progress) } else { nil }
         try await offPool {
-            try self.provision(lab, instance: instance, image: image, accelerator: accelerator, workspace: workspace)
+            try self.provision(lab, instance: instance, image: image, accelerator: accelerator, workspace: workspace, onHost: paths)
         }
         let session = try LabSession(lab: lab, instance: instance, runner: self)
         try await session.bootAll()
@@ -159,10 +182,39 @@ public struct LabRunner: Sendable {
     }
 
     /// Networks, then per VM its overlay, extra disks and domain, each recorded first.
+    /// `onHost`: the image's volumes on a pool host, where the disks become volumes too.
     private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
-                           workspace: Workspace?) throws {
+                           workspace: Workspace?, onHost: ImagePaths?) throws {
         let owner = instance.owner
         let tag = try provisionNetworks(lab, instance: instance)
+        if let onHost, let volumes {
+            if let vm = lab.vms.first(where: { $0.boot != nil }) {
+                throw VMLabError(.invalidState, "VM \(vm.name) of \(lab.name) boots a kernel from the workspace, which this "
+                                 + "machine keeps; a pool host (storage: pool) cannot reach it: run this lab on a shared host")
+            }
+            let capacity = try HostVolumes.qcow2VirtualSize(image.disk)
+            for vm in lab.vms {
+                let root = HostVolumes.instanceVolume(instance: instance.id, vm: vm.name)
+                try store.record(.volume, root, owner: owner)
+                var disks = [DomainDefinition.Disk(path: try volumes.createOverlay(named: root, backing: onHost.disk,
+                                                                                    capacityBytes: capacity), target: "vda")]
+                for (i, disk) in vm.disks.enumerated() {
+                    let name = HostVolumes.instanceVolume(instance: instance.id, vm: vm.name, disk: disk.name)
+                    try store.record(.volume, name, owner: owner)
+                    disks.append(.init(path: try volumes.createDisk(named: name, capacityBytes: disk.sizeBytes),
+                                       target: Self.diskTarget(i + 1), cache: disk.cache))
+                }
+                var definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
+                definition.disks = disks
+                definition.kernel = onHost.kernel
+                definition.initrd = onHost.initrd
+                // virtlogd on the host cannot write into this machine's instance folder.
+                definition.consoleLog = nil
+                try store.record(.domain, definition.name, owner: owner)
+                _ = try connection.defineDomain(xml: definition.xml)
+            }
+            return
+        }
         let dir = instanceDirectory(instance.id)
         for vm in lab.vms {
             let root = dir.appendingPathComponent("\(vm.name).qcow2")
@@ -403,12 +455,22 @@ public struct LabRunner: Sendable {
 
 extension LabRunner {
     /// The same runner (home, store, settings) working on another libvirt host: the one a
-    /// host pool placed an instance on (`host`: its URI, recorded with the instance).
-    public func on(_ other: Connection, host: String) -> LabRunner {
+    /// host pool placed an instance on (`host`: its URI is recorded with the instance).
+    public func on(_ other: Connection, host: HostSpec) -> LabRunner {
         var runner = LabRunner(home: home, store: store, connection: other, progress: progress)
-        runner.host = host
+        runner.host = host.uri
+        runner.storage = host.storage
         runner.bootTimeout = bootTimeout
         runner.useBaselineCache = useBaselineCache
+        return runner
+    }
+
+    /// The same runner with the storage an instance was started with, as its records show:
+    /// volumes mean a pool host (whatever the URI's default), files a shared one.
+    public func matching(_ instance: InstanceRecord) throws -> LabRunner {
+        var runner = self
+        let volumes = try store.resources(owner: instance.owner).contains { $0.kind == .volume }
+        runner.storage = volumes ? .pool(path: storage.poolPath ?? HostStorage.defaultPoolPath) : .shared
         return runner
     }
 

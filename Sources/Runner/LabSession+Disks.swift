@@ -19,13 +19,15 @@ final class FrozenGuests: @unchecked Sendable {
 
 extension LabRunner {
     /// Where the disk snapshot `name` of a VM's disk is kept.
-    func diskSnapshotFile(_ instance: String, vm: String, snapshot: String, disk: String) -> URL {
-        instanceDirectory(instance).appendingPathComponent("snapshots/\(vm)-\(snapshot)-\(disk).qcow2")
+    func diskSnapshotFile(_ instance: String, vm: String, snapshot: String, disk: String) throws -> URL {
+        try requireSharedStorage("a disk snapshot (disk-snapshot, restore-disk)")
+        return instanceDirectory(instance).appendingPathComponent("snapshots/\(vm)-\(snapshot)-\(disk).qcow2")
     }
 
     /// The file of a VM's disk (`root` is vda, the overlay on the image).
-    func diskFile(_ instance: String, vm: String, disk: String) -> URL {
-        instanceDirectory(instance).appendingPathComponent(disk == HostReading.rootDisk ? "\(vm).qcow2" : "\(vm)-\(disk).qcow2")
+    func diskFile(_ instance: String, vm: String, disk: String) throws -> URL {
+        try requireSharedStorage("reading a VM's disk file on the host")
+        return instanceDirectory(instance).appendingPathComponent(disk == HostReading.rootDisk ? "\(vm).qcow2" : "\(vm)-\(disk).qcow2")
     }
 }
 
@@ -107,7 +109,7 @@ extension LabSession {
         let domain = try self.domain(vm.name)
         var copies: [(target: String, file: String)] = []
         for disk in disks {
-            let file = runner.diskSnapshotFile(instance.id, vm: vm.name, snapshot: name, disk: disk)
+            let file = try runner.diskSnapshotFile(instance.id, vm: vm.name, snapshot: name, disk: disk)
             try runner.store.record(.file, file.path, owner: instance.owner)
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             if FileManager.default.fileExists(atPath: file.path) { try FileManager.default.removeItem(at: file) }
@@ -157,7 +159,7 @@ extension LabSession {
         // Checked before anything is overwritten.
         for disk in disks {
             _ = try diskTarget(target, disk)
-            let source = runner.diskSnapshotFile(instance.id, vm: from, snapshot: snapshot, disk: disk)
+            let source = try runner.diskSnapshotFile(instance.id, vm: from, snapshot: snapshot, disk: disk)
             guard FileManager.default.fileExists(atPath: source.path) else {
                 throw VMLabError(.notFound, "\(from) has no disk snapshot '\(snapshot)' of disk \(disk); take it with a "
                     + "`disk-snapshot` step earlier in the run")
@@ -165,8 +167,8 @@ extension LabSession {
         }
         try await offPool { try domain.destroyIfActive() }
         for disk in disks {
-            let source = runner.diskSnapshotFile(instance.id, vm: from, snapshot: snapshot, disk: disk)
-            let destination = runner.diskFile(instance.id, vm: into, disk: disk)
+            let source = try runner.diskSnapshotFile(instance.id, vm: from, snapshot: snapshot, disk: disk)
+            let destination = try runner.diskFile(instance.id, vm: into, disk: disk)
             // -n writes into the existing image: its internal baseline snapshot stays, so the
             // next run's revert still finds it.
             _ = try await offPool {
@@ -192,7 +194,7 @@ extension LabSession {
             guard let disk else { throw VMLabError(.invalidInput, "host reading \(reading.rawValue) needs a disk") }
             let target = try diskTarget(spec, disk)
             if reading == .pageCache {
-                let file = runner.diskFile(instance.id, vm: vm, disk: disk).path
+                let file = try runner.diskFile(instance.id, vm: vm, disk: disk).path
                 return Double(try await offPool { try PageCache.residentBytes(file) }) / mib
             }
             let stats = try await offPool { try domain.blockStats(target) }

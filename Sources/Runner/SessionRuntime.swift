@@ -71,7 +71,7 @@ struct SessionRuntime: LabRuntime {
 
     func dropHostCache(vm: String, disk: String) async throws {
         _ = try session.diskTarget(try session.spec(vm), disk)
-        let file = session.runner.diskFile(session.instance.id, vm: vm, disk: disk).path
+        let file = try session.runner.diskFile(session.instance.id, vm: vm, disk: disk).path
         try await offPool { try PageCache.evict(file) }
     }
 

@@ -10,6 +10,9 @@ extension RealHost {
 /// joined by a veth pair, a libvirtd each): a batch of bundles is graded with
 /// `--replay --jobs 2` across both, host b's libvirtd is killed mid-batch, and the batch
 /// still grades every student once, with the totals of serial grading on one host.
+/// The hosts see nothing of the vmlab home (`storage: pool`, /tmp hidden from them): the
+/// image reaches each through libvirt's storage API, uploaded once, and the overlays are
+/// volumes of its pool, gone after the batch.
 /// `down` leaves no namespace, daemon or folder. A one-VM lab of its own keeps it cheap.
 @Suite struct HostPoolTests {
     static let script = IntegrationEnvironment.repository.appendingPathComponent("scripts/two-hosts.sh").path
@@ -153,8 +156,8 @@ extension RealHost {
         let listed = try JSONSerialization.jsonObject(with: Data(hosts.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(listed.map { $0["name"] as? String } == ["pool-a", "pool-b"], "\(hosts.stdout)")
         #expect(listed.allSatisfy { $0["reachable"] as? Bool == true && ($0["freeMemoryMiB"] as? Int ?? 0) > 0
-                                    && ($0["images"] as? [String] ?? []).contains { $0.hasPrefix("base@") } },
-                "both hosts answer: \(hosts.stdout)")
+                                    && $0["storage"] as? String == "pool" && ($0["images"] as? [String]) == [] },
+                "both hosts answer, pool storage, nothing uploaded yet: \(hosts.stdout)")
 
         // The bundles, as `vmlab submit` writes them (the rubric needs only the answer).
         let lab = try LabCatalog(layout: CourseLayout(root: URL(fileURLWithPath: environment["VMLAB_COURSE"]!))).load("pooled")
@@ -206,10 +209,12 @@ extension RealHost {
         #expect(placedA >= 1 && placedB >= 2 && placedA + placedB == Self.answers.count + 1,
                 "six replays and one again: a \(placedA), b \(placedB)")
 
-        // Serial grading on one host (no pool: --connect), in the same home.
+        // Serial grading on one host (no pool: --connect), in the same home: this machine's
+        // libvirtd, a shared host, where replays restore a saved baseline (pool hosts start
+        // cold), so the serial half costs less than a pool host's would.
         let serialStarted = ContinuousClock.now
         let serial = try await vmlab("grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "1", "--format", "json",
-                                     "--connect", "qemu+tcp://198.18.1.1/system")
+                                     "--connect", IntegrationEnvironment.uri)
         try #require(serial.status == 0, "serial grading: \(serial.stderr)")
         let serialReports = try JSONDecoder().decode([GradeReport].self, from: Data(serial.stdout.utf8))
         #expect(pooled.map(\.total) == serialReports.map(\.total), "pooled \(pooled.map(\.total)), serial \(serialReports.map(\.total))")
@@ -218,7 +223,34 @@ extension RealHost {
             .filter { $0.contains("placed on host") || $0.contains(" lost") || $0.hasPrefix("[") || $0.contains("placed per host") }
         print("host pool batch:\n  " + timeline.joined(separator: "\n  "))
         let serialSeconds = (ContinuousClock.now - serialStarted).seconds
-        print("host pool: serial grading of \(Self.answers.count) students on one host \(String(format: "%.1f", serialSeconds)) s")
+
+        // Host b back (its libvirtd was killed): each pool holds the image, uploaded once per
+        // host, and no instance volume is left on a (b may keep the lost replay's overlay:
+        // its instance ended with its host).
+        let again = try await twoHosts("up")
+        try #require(again.status == 0, "two-hosts.sh up again: \(again.stderr)")
+        let after = try await vmlab("hosts", "--format", "json")
+        let afterRows = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(afterRows.count == 2 && afterRows.allSatisfy { ($0["images"] as? [String] ?? []).contains { $0.hasPrefix("base@") } },
+                "each host lists the uploaded image: \(after.stdout)")
+        let uploads = (log + serial.stderr).split(whereSeparator: \.isNewline).filter { $0.contains("uploaded image") }
+        #expect(uploads.count == 2, "the image is uploaded once per host:\n\(uploads.joined(separator: "\n"))")
+        for (host, address) in [("a", "198.18.1.1"), ("b", "198.18.1.2")] {
+            let list = try await Child.start(["ip", "netns", "exec", Self.clientNamespace, "virsh", "-c",
+                                              "qemu+tcp://\(address)/system", "vol-list", "vmlab-images"],
+                                             scratch: Self.scratch).finish()
+            let volumes = list.stdout.split(whereSeparator: \.isNewline).dropFirst(2)
+                .compactMap { $0.split(separator: " ").first.map(String.init) }
+            #expect(list.status == 0, "virsh vol-list on host \(host): \(list.stderr)")
+            let image = volumes.filter { !$0.hasPrefix("vmlab-") }
+            #expect(image.count == 4 && ["-disk.qcow2", "-kernel", "-initrd", "-complete"].allSatisfy { s in image.contains { $0.hasSuffix(s) } },
+                    "host \(host) holds the image's three volumes and its marker: \(volumes)")
+            let overlays = volumes.filter { $0.hasPrefix("vmlab-") }
+            #expect(host == "a" ? overlays.isEmpty : overlays.count <= 1, "host \(host): instance volumes left: \(overlays)")
+            print("host pool: host \(host) pool vmlab-images: \(volumes.joined(separator: " "))")
+        }
+        print("host pool: " + uploads.joined(separator: "; "))
+        print("host pool: serial grading of \(Self.answers.count) students on one shared host \(String(format: "%.1f", serialSeconds)) s")
         print("host pool: batch \(String(format: "%.1f", batchSeconds)) s (host b killed at "
               + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB); "
               + "whole test \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")

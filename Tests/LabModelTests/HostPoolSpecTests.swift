@@ -52,7 +52,7 @@ struct HostPoolSpecTests {
             "hosts.yaml:4: hosts[1].name: a is also the name of hosts[0]; give each host its own name",
             "hosts.yaml:5: hosts[1].uri: 'not a uri' is not a libvirt URI (qemu:///system, qemu+tcp://HOST/system, qemu+ssh://USER@HOST/system)",
             "hosts.yaml:9: hosts[2].reserve-memory: expected a size like 512M or 2G, got 'lots'",
-            "hosts.yaml:10: hosts[2].colour: unknown key (known keys here: max-guests, name, reserve-memory, uri)",
+            "hosts.yaml:10: hosts[2].colour: unknown key (known keys here: max-guests, name, pool-path, reserve-memory, storage, uri)",
             "hosts.yaml:7: hosts[2].name: 'Bad_Name' is not a usable host name (lowercase letters, digits and -, starting with a letter, at most 40)",
             "hosts.yaml:8: hosts[2].uri: hosts[0] already names qemu+tcp://x/system; list each host once",
         ])

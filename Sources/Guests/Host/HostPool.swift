@@ -12,6 +12,8 @@ public struct HostStatus: Sendable {
     public let freeMemoryBytes: UInt64?
     /// Running domains named vmlab-* on the host (of any vmlab home).
     public let guests: Int?
+    /// On a pool host, the digests of the images uploaded complete into its storage pool.
+    public var poolImages: [String]? = nil
 
     public var reachable: Bool { problem == nil }
 }
@@ -73,9 +75,13 @@ public actor HostPool {
             return try await offPool {
                 let connection = try Connection(uri: host.uri, openTimeout: openTimeout)
                 defer { connection.close() }
-                return HostStatus(host: host, problem: nil, hostname: try? connection.hostname(),
-                                  freeMemoryBytes: try connection.nodeFreeMemoryBytes(),
-                                  guests: try Self.runningGuests(connection))
+                var status = HostStatus(host: host, problem: nil, hostname: try? connection.hostname(),
+                                        freeMemoryBytes: try connection.nodeFreeMemoryBytes(),
+                                        guests: try Self.runningGuests(connection))
+                if let path = host.storage.poolPath {
+                    status.poolImages = try HostVolumes(connection: connection, path: path).imagesPresent()
+                }
+                return status
             }
         } catch {
             return HostStatus(host: host, problem: unreachable(host, error), hostname: nil, freeMemoryBytes: nil, guests: nil)

@@ -11,12 +11,16 @@ struct Hosts: AsyncParsableCommand {
         discussion: """
             A pool file names libvirt hosts; grading replays and validation are placed on the one with the most \
             free memory after its reserve where the lab fits, and a host lost mid-batch has its replays run again \
-            elsewhere. Every host must see the vmlab home (images, overlays, saved baselines) at the same path. Example:
+            elsewhere. A shared host sees the vmlab home (images, overlays, saved baselines) at the same path; \
+            a pool host gets each image uploaded once into its libvirt storage pool vmlab-images, with the \
+            overlays as volumes there (it starts labs cold). Example:
               hosts:
                 - name: lab-1
                   uri: qemu+tcp://10.0.0.11/system
                   reserve-memory: 2G    # left free (default 1G)
                   max-guests: 24        # lab VMs at once (default 16)
+                  storage: pool         # shared | pool (default: shared for a local URI, else pool)
+                  pool-path: /var/lib/libvirt/vmlab   # the pool's folder on the host (the default)
             Without a pool file, the one host is --connect (or $LIBVIRT_DEFAULT_URI, else qemu:///system).
             """)
 
@@ -39,7 +43,11 @@ struct Hosts: AsyncParsableCommand {
         var reserveMemoryMiB: UInt64
         var guests: Int?
         var maxGuests: Int
-        /// Images built in the vmlab home, which every host reads at the same path.
+        /// shared or pool (see `HostStorage`).
+        var storage: String
+        /// Images the host can use now, as NAME@DIGEST12: on a shared host, those built in the
+        /// vmlab home; on a pool host, those uploaded complete into its storage pool (NAME is ?
+        /// for an image this home no longer has).
         var images: [String]
     }
 
@@ -50,22 +58,30 @@ struct Hosts: AsyncParsableCommand {
         } else {
             spec = HostPoolSpec(hosts: [HostSpec(name: "default", uri: global.uri)], source: "--connect")
         }
-        let images = ImageStore(home: global.home).all().map { "\($0.manifest.name)@\($0.manifest.digest.prefix(12))" }.sorted()
+        let built = ImageStore(home: global.home).all()
+        let images = built.map { "\($0.manifest.name)@\($0.manifest.digest.prefix(12))" }.sorted()
+        let names = Dictionary(built.map { ($0.manifest.digest, $0.manifest.name) }, uniquingKeysWith: { a, _ in a })
+        func present(_ s: HostStatus) -> [String] {
+            guard s.reachable else { return [] }
+            guard let digests = s.poolImages else { return images }
+            return digests.map { "\(names[$0] ?? "?")@\($0.prefix(12))" }.sorted()
+        }
         let statuses = await HostPool.status(spec, openTimeout: .seconds(Int64(timeout)))
         let rows = statuses.map { s in
             Row(name: s.host.name, uri: s.host.uri, reachable: s.reachable, problem: s.problem, hostname: s.hostname,
                 freeMemoryMiB: s.freeMemoryBytes.map { $0 >> 20 }, reserveMemoryMiB: s.host.reserveMemoryBytes >> 20,
-                guests: s.guests, maxGuests: s.host.maxGuests, images: s.reachable ? images : [])
+                guests: s.guests, maxGuests: s.host.maxGuests, storage: s.host.storage.label, images: present(s))
         }
         for s in statuses where !s.reachable { Output.warn(s.problem ?? "") }
         switch format {
         case .json: try Output.json(rows)
         case .table:
-            Output.table(["HOST", "URI", "STATE", "FREE", "RESERVE", "GUESTS", "IMAGES"], rows.map { r in
+            Output.table(["HOST", "URI", "STATE", "FREE", "RESERVE", "GUESTS", "STORAGE", "IMAGES"], rows.map { r in
                 [r.name, r.uri, r.reachable ? "up (\(r.hostname ?? "?"))" : "unreachable",
                  r.freeMemoryMiB.map { "\($0) MiB" } ?? "-", "\(r.reserveMemoryMiB) MiB",
-                 r.guests.map { "\($0)/\(r.maxGuests)" } ?? "-/\(r.maxGuests)",
-                 r.reachable ? (r.images.isEmpty ? "none built" : r.images.joined(separator: " ")) : "-"]
+                 r.guests.map { "\($0)/\(r.maxGuests)" } ?? "-/\(r.maxGuests)", r.storage,
+                 r.reachable ? (r.images.isEmpty ? (r.storage == "pool" ? "none uploaded" : "none built")
+                                                 : r.images.joined(separator: " ")) : "-"]
             })
         }
         if statuses.allSatisfy({ !$0.reachable }) {

@@ -90,7 +90,7 @@ extension GlobalOptions {
     func placedInstance(_ lab: String) throws -> (runner: LabRunner, instance: InstanceRecord) {
         let store = try store()
         let instance = try activeInstance(lab, store: store)
-        return (try runner(at: instance.host ?? uri, store: store), instance)
+        return (try runner(at: instance.host ?? uri, store: store).matching(instance), instance)
     }
 
     /// The lab's running instance, or an error saying how to start it.

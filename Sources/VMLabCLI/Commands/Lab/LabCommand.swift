@@ -104,8 +104,7 @@ struct LabCommand: AsyncParsableCommand {
                 let lease = try await pool.acquire(guests: needs.guests, memoryBytes: needs.memoryBytes)
                 Output.progress("\(lab): placed on host \(lease.host.name) (\(lease.host.uri))")
                 var runner = LabRunner(home: global.home, store: try global.store(), connection: lease.connection,
-                                       progress: Output.reporter)
-                runner.host = lease.host.uri
+                                       progress: Output.reporter).on(lease.connection, host: lease.host)
                 runner.useBaselineCache = global.useBaselines
                 course = Course(layout: try global.courseLayout(), runner: runner, accelerator: try global.acceleratorSetting())
             } else {

@@ -1,0 +1,90 @@
+internal import CLibvirt
+import Foundation
+
+/// One volume of a storage pool: an image file, an overlay, a kernel.
+///
+/// `@unchecked Sendable`: libvirt storage volume handles are thread-safe, and this class
+/// holds no mutable Swift state.
+public final class StorageVolume: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// The volume's name, unique in its pool.
+    public let name: String
+
+    /// Takes ownership of one reference to a `virStorageVolPtr`.
+    init(taking handle: OpaquePointer) {
+        self.handle = handle
+        self.name = virStorageVolGetName(handle).map { String(cString: $0) } ?? ""
+    }
+
+    deinit { virStorageVolFree(handle) }
+
+    /// The volume's path on its host: what a domain's disk, kernel or initrd names there.
+    public func path() throws -> String {
+        try takeString(check(virStorageVolGetPath(handle), "virStorageVolGetPath"))
+    }
+
+    /// Sizes in bytes: `capacity` as the guest sees it (a qcow2's virtual size), `physical`
+    /// the file's length on the host (what an upload wrote).
+    public func sizes() throws -> (capacity: UInt64, allocation: UInt64, physical: UInt64) {
+        var info = virStorageVolInfo()
+        try check(virStorageVolGetInfo(handle, &info), "virStorageVolGetInfo")
+        var physicalInfo = virStorageVolInfo()
+        try check(virStorageVolGetInfoFlags(handle, &physicalInfo, UInt32(VIR_STORAGE_VOL_GET_PHYSICAL.rawValue)),
+                  "virStorageVolGetInfoFlags")
+        return (UInt64(info.capacity), UInt64(info.allocation), UInt64(physicalInfo.allocation))
+    }
+
+    /// Deletes the volume and its file on the host.
+    public func delete() throws {
+        try check(virStorageVolDelete(handle, 0), "virStorageVolDelete")
+    }
+
+    /// The volume's XML description.
+    public func xmlDescription() throws -> String {
+        try takeString(check(virStorageVolGetXMLDesc(handle, 0), "virStorageVolGetXMLDesc"))
+    }
+
+    /// Sends the local file `file` into the volume through a libvirt stream
+    /// (virStorageVolUpload), in chunks of `chunkBytes`, within `timeout`: past it the stream
+    /// is aborted and the call throws, leaving the volume's content incomplete (callers
+    /// record completion elsewhere). The file must not be longer than the volume.
+    public func upload(from file: URL, timeout: Duration, chunkBytes: Int = 1 << 20) throws {
+        guard let input = FileHandle(forReadingAtPath: file.path) else {
+            throw LibvirtError.local(VIR_ERR_OPERATION_FAILED, "cannot read \(file.path) to upload it into volume \(name)")
+        }
+        defer { try? input.close() }
+        let length = try input.seekToEnd()
+        try input.seek(toOffset: 0)
+        let connection = try check(virStorageVolGetConnect(handle), "virStorageVolGetConnect")
+        let stream = try check(virStreamNew(connection, 0), "virStreamNew")
+        defer { virStreamFree(stream) }
+        try check(virStorageVolUpload(handle, stream, 0, UInt64(length), 0), "virStorageVolUpload")
+        let deadline = ContinuousClock.now + timeout
+        var sent: UInt64 = 0
+        do {
+            while sent < length {
+                guard ContinuousClock.now < deadline else {
+                    throw LibvirtError.local(VIR_ERR_OPERATION_TIMEOUT, "uploading \(file.path) into volume \(name) took "
+                        + "longer than \(timeout.components.seconds) s (\(sent) of \(length) bytes sent); the host or its link is too slow")
+                }
+                let chunk = try input.read(upToCount: chunkBytes) ?? Data()
+                guard !chunk.isEmpty else {
+                    throw LibvirtError.local(VIR_ERR_OPERATION_FAILED, "\(file.path) ended after \(sent) of \(length) bytes while uploading it")
+                }
+                var offset = 0
+                while offset < chunk.count {
+                    let n = chunk.withUnsafeBytes { raw in
+                        virStreamSend(stream, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self),
+                                      raw.count - offset)
+                    }
+                    offset += Int(try check(n, "virStreamSend"))
+                }
+                sent += UInt64(chunk.count)
+            }
+            try check(virStreamFinish(stream), "virStreamFinish")
+        } catch {
+            virStreamAbort(stream)
+            throw error
+        }
+    }
+}

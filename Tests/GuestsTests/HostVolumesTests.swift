@@ -1,0 +1,71 @@
+import Foundation
+@testable import Guests
+import LabModel
+import Libvirt
+import Testing
+import VMLabSupport
+
+/// vmlab's storage pool on a pool host: the names (content addressed images, instance
+/// volumes gc can find), the "already uploaded" decision, and the pool and volume calls
+/// against libvirt's test driver (which keeps pools and volumes in memory).
+@Suite("Host volumes")
+struct HostVolumesTests {
+    static let digest = String(repeating: "ab", count: 32)
+
+    @Test func namesCarryTheDigestOrTheInstance() {
+        let image = BuiltImage(manifest: ImageManifest(name: "base", digest: Self.digest, recipe: "", kernelRelease: "", packages: [:],
+                                                       diskBytes: 0, kernelBytes: 0, initrdBytes: 0, kernelArguments: "",
+                                                       builtAt: Date(), buildSeconds: 0),
+                               directory: URL(fileURLWithPath: "/images/x"))
+        #expect(HostVolumes.imageVolumes(image).map(\.name) == ["\(Self.digest)-disk.qcow2", "\(Self.digest)-kernel", "\(Self.digest)-initrd"])
+        #expect(HostVolumes.imageVolumes(image).map(\.file.lastPathComponent) == ["disk.qcow2", "kernel", "initrd"])
+        #expect(HostVolumes.digest(ofMarker: HostVolumes.markerVolume(digest: Self.digest)) == Self.digest)
+        #expect(HostVolumes.digest(ofMarker: "\(Self.digest)-kernel") == nil)
+        #expect(HostVolumes.digest(ofMarker: "vmlab-abc-complete") == nil, "an instance's volume is never an image")
+        #expect(HostVolumes.instanceVolume(instance: "i1", vm: "box") == "vmlab-i1-box.qcow2")
+        #expect(HostVolumes.instanceVolume(instance: "i1", vm: "box", disk: "data") == "vmlab-i1-box-data.qcow2")
+    }
+
+    @Test func reusesOnlyACompleteUpload() {
+        let marker = "m"
+        let expected: [String: UInt64] = ["d": 100, "k": 10, "i": 20]
+        #expect(HostVolumes.plan(marker: marker, expected: expected, present: ["d": 100, "k": 10, "i": 20, "m": 0]) == .reuse)
+        #expect(HostVolumes.plan(marker: marker, expected: expected, present: [:]) == .upload(deleteFirst: []))
+        // Full length but no marker: created, perhaps never written (libvirt sizes a volume first).
+        #expect(HostVolumes.plan(marker: marker, expected: expected, present: ["d": 100, "k": 10, "i": 20])
+                == .upload(deleteFirst: ["d", "i", "k"]))
+        // A marker with a volume of the wrong length (changed on the host): marker goes first.
+        #expect(HostVolumes.plan(marker: marker, expected: expected, present: ["d": 99, "k": 10, "i": 20, "m": 0])
+                == .upload(deleteFirst: ["m", "d", "i", "k"]))
+        #expect(HostVolumes.plan(marker: marker, expected: expected, present: ["k": 10, "i": 20, "m": 0])
+                == .upload(deleteFirst: ["m", "i", "k"]))
+    }
+
+    @Test func volumeXML() {
+        #expect(HostVolumes.qcow2VolumeXML(name: "vmlab-i-box.qcow2", capacityBytes: 2048, backing: "/p/d-disk.qcow2")
+                .contains("<backingStore>\n    <path>/p/d-disk.qcow2</path>\n    <format type='qcow2'/>"))
+        #expect(HostVolumes.uploadVolumeXML(name: "x", bytes: 5).contains("<allocation unit='bytes'>0</allocation>"))
+    }
+
+    @Test func poolAndVolumesOnTheTestDriver() throws {
+        let connection = try Connection(uri: "test:///default")
+        let volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool")
+        let pool = try volumes.pool()
+        #expect(try pool.isActive())
+        #expect(try volumes.pool().name == HostStorage.poolName, "found again, not defined twice")
+        #expect(try volumes.imagesPresent() == [])
+        let overlay = try volumes.createOverlay(named: "vmlab-i1-box.qcow2", backing: "/vmlab-test-pool/\(Self.digest)-disk.qcow2",
+                                                capacityBytes: 1 << 30)
+        #expect(overlay.hasSuffix("vmlab-i1-box.qcow2"))
+        _ = try volumes.createDisk(named: "vmlab-i1-box-data.qcow2", capacityBytes: 1 << 20)
+        _ = try pool.createVolume(xml: HostVolumes.markerVolumeXML(name: HostVolumes.markerVolume(digest: Self.digest)))
+        #expect(try volumes.imagesPresent() == [Self.digest])
+        #expect(try volumes.instanceVolumes() == ["vmlab-i1-box-data.qcow2", "vmlab-i1-box.qcow2"])
+        try volumes.deleteVolume(named: "vmlab-i1-box.qcow2")
+        try volumes.deleteVolume(named: "vmlab-i1-box.qcow2")  // gone already: nothing to do
+        #expect(try volumes.instanceVolumes() == ["vmlab-i1-box-data.qcow2"])
+        for volume in try pool.volumes() { try volume.delete() }
+        try pool.destroy()
+        try pool.undefine()
+    }
+}
