@@ -243,9 +243,14 @@ public struct GuestManager: Sendable {
     }
 
     /// The kernel command line of every vmlab guest: root on the overlay, serial console,
-    /// quiet boot (serial output is slow under TCG) and the guest's hostname.
+    /// quiet boot (serial output is slow under TCG) and the guest's hostname. Two choices
+    /// that cost nothing a lab measures and save seconds of every boot under TCG:
+    /// `acpi=noirq` routes PCI interrupts from the BIOS table instead of interpreting ACPI
+    /// code for each virtio device the initrd probes (about 0.7 s per device), and
+    /// `mitigations=off` drops the side-channel defences (page-table isolation flushes the
+    /// emulated TLB on every system call) inside a throwaway guest that only its lab uses.
     public static func kernelArguments(hostname: String, extra: String) -> String {
-        ["root=/dev/vda rw console=ttyS0 quiet", "vmlab.hostname=\(hostname)", extra]
+        ["root=/dev/vda rw console=ttyS0 quiet acpi=noirq mitigations=off", "vmlab.hostname=\(hostname)", extra]
             .filter { !$0.isEmpty }.joined(separator: " ")
     }
 }
