@@ -7,8 +7,10 @@
 # would drop under DENSITY_FLOOR_MIB (default 4096: other work shares this machine), or at
 # DENSITY_MAX guests in all (default 128; DENSITY_MAX_OFF caps the ksm-off phase). Phase "ksm-off" runs with KSM stopped; phase "ksm-on"
 # then turns KSM on, waits for merging, and goes on adding guests to the same set.
-# Prints per phase: guests, host memory per guest (MemAvailable drop / guests), slowest
-# agent, load average. Every guest it made is removed on exit (also on Ctrl-C), and the
+# Prints per phase: guests, host memory per guest (MemAvailable drop / guests: it also moves
+# with other work on the host, and KSM merges other guests too), the guests' own QEMU
+# processes' proportional set size per guest (KSM-shared pages split among their users),
+# slowest agent, load average. Every guest it made is removed on exit (also on Ctrl-C), and the
 # KSM settings found at the start are put back.
 # Targets (issue 15): >= 64 guests with KSM off, >= 96 with KSM on, on a 24 GiB host.
 set -euo pipefail
@@ -45,16 +47,22 @@ slowest_agent_ms() {
     /^error: / { failed++ }
     END { if (failed || ok < n) max = 99999; printf "%d\n", max }'
 }
+# The mean PSS in MiB of our guests' QEMU processes (found by the guest= name libvirt gives them).
+pss_mib() {
+  for d in "${domains[@]}"; do
+    for pid in $(pgrep -f "guest=$d,"); do awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true; done
+  done | awk '{ s += $1; n++ } END { printf "%d\n", n ? s / n / 1024 : 0 }'
+}
 domain_of() { "$vmlab" vm list --format json | python3 -c "import json,sys; print([g['domain'] for g in json.load(sys.stdin) if g['name']=='$1'][0])"; }
 
 "$vmlab" image build base >/dev/null 2>&1
 domains=()
 base_avail=$(avail_mib)
 say "home $VMLAB_HOME; MemAvailable at start ${base_avail} MiB; floor ${FLOOR_MIB} MiB; limit $MAX guests of $MEMORY MiB"
-printf '%-8s %7s %14s %16s %8s  %s\n' phase guests MiB_per_guest slowest_agent_s load1 stopped_by
+printf '%-8s %7s %14s %14s %16s %8s  %s\n' phase guests MiB_per_guest PSS_per_guest slowest_agent_s load1 stopped_by
 report() { # phase reason
   local used=$((base_avail - $(avail_mib)))
-  printf '%-8s %7d %14.0f %16.3f %8s  %s\n' "$1" "${#guests[@]}" "$(echo "$used / ${#guests[@]}" | bc -l)" \
+  printf '%-8s %7d %14.0f %14d %16.3f %8s  %s\n' "$1" "${#guests[@]}" "$(echo "$used / ${#guests[@]}" | bc -l)" "$(pss_mib)" \
     "$(echo "$slowest / 1000" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)" "$2"
 }
 
@@ -74,6 +82,7 @@ for phase in ksm-off ksm-on; do
     say "KSM merged: pages_sharing $(cat "$ksm/pages_sharing"), pages_shared $(cat "$ksm/pages_shared")"
     slowest=$(slowest_agent_ms)
     report ksm-on "(the ksm-off guests, merged)"
+    merged_count=${#guests[@]}
   fi
   limit=$([ "$phase" = ksm-off ] && echo "$MAX_OFF" || echo "$MAX")
   reason="limit of $limit guests"
@@ -89,5 +98,5 @@ for phase in ksm-off ksm-on; do
     say "$phase: ${#guests[@]} guests, slowest agent ${slowest} ms, MemAvailable $(avail_mib) MiB, load $(cut -d' ' -f1 /proc/loadavg)"
     if [ "$slowest" -gt "$LIMIT_MS" ]; then reason="slowest agent over 2 s"; break; fi
   done
-  report "$phase" "$reason"
+  if [ "$phase" = ksm-off ] || [ "${#guests[@]}" -gt "$merged_count" ]; then report "$phase" "$reason"; fi
 done

@@ -14,6 +14,7 @@ LABS=${LABS:-"journal-replay net-attack"}
 REPLAY_LABS=${REPLAY_LABS-journal-replay}
 vmlab=${VMLAB:-.build/debug/vmlab}
 export VMLAB_HOME=${VMLAB_HOME:-$(mktemp -d /tmp/vmlab-start-bench.XXXXXX)}
+mkdir -p "$VMLAB_HOME"
 export VMLAB_COURSE=${VMLAB_COURSE:-$PWD}
 export VMLAB_COURSE_SECRET=${VMLAB_COURSE_SECRET:-start-bench-course-secret-0123456789}
 cleanup() { for lab in $LABS $REPLAY_LABS; do "$vmlab" lab stop "$lab" >/dev/null 2>&1 || true; done; }
