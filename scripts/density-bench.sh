@@ -34,7 +34,8 @@ cleanup() {
   for setting in $saved_ksm; do echo "${setting#*=}" > "$ksm/${setting%%=*}"; done
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C: the figures so far, then the same clean-up.
+trap 'report "${phase:-ksm-off}" interrupted >&2 || true; exit 130' INT TERM
 avail_mib() { awk '/^MemAvailable:/ { printf "%d\n", $2 / 1024 }' /proc/meminfo; }
 # The slowest guest-ping over every guest, in ms, through one virsh session (-t times each
 # command); a guest whose agent fails counts as 99999.
@@ -61,6 +62,7 @@ base_avail=$(avail_mib)
 say "home $VMLAB_HOME; MemAvailable at start ${base_avail} MiB; floor ${FLOOR_MIB} MiB; limit $MAX guests of $MEMORY MiB"
 printf '%-8s %7s %14s %14s %16s %8s  %s\n' phase guests MiB_per_guest PSS_per_guest slowest_agent_s load1 stopped_by
 report() { # phase reason
+  [ "${#guests[@]}" -gt 0 ] || return 0
   local used=$((base_avail - $(avail_mib)))
   printf '%-8s %7d %14.0f %14d %16.3f %8s  %s\n' "$1" "${#guests[@]}" "$(echo "$used / ${#guests[@]}" | bc -l)" "$(pss_mib)" \
     "$(echo "$slowest / 1000" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)" "$2"
