@@ -49,6 +49,8 @@ chmod 755 "$work/initramfs/init"
 (cd "$work/initramfs" && find . | cpio -o -H newc --quiet) > "$work/floor.cpio"
 machine_accel=$([ "$accel" = kvm ] && echo kvm || echo tcg)
 echo "floor kernel arguments: $args rdinit=/init" >&2
+# (a) and (b) alternate, so that both see the same load on a shared host; the ratio of the
+# medians is the figure. (d) follows each pair.
 for i in $(seq 1 "$RUNS"); do
   qemu-img create -q -f qcow2 -b "$image_dir/disk.qcow2" -F qcow2 "$work/floor.qcow2"
   : > "$work/serial.log"
@@ -66,14 +68,12 @@ for i in $(seq 1 "$RUNS"); do
   echo "$(now) - $start" | bc >> "$work/a"
   kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=
   rm -f "$work/floor.qcow2"
-done
 
-# (b) create -> agent, and (d) provisioning alone
-for i in $(seq 1 "$RUNS"); do
   start=$(now); "$vmlab" vm create "bench-$i" --memory 512 >/dev/null 2>&1; echo "$(now) - $start" | bc >> "$work/b"
   "$vmlab" vm rm "bench-$i" >/dev/null
   start=$(now); "$vmlab" vm create "bench-d$i" --memory 512 --no-start >/dev/null 2>&1; echo "$(now) - $start" | bc >> "$work/d"
   "$vmlab" vm rm "bench-d$i" >/dev/null
+  echo "run $i: floor $(tail -n 1 "$work/a") s, vm create $(tail -n 1 "$work/b") s" >&2
 done
 
 # (c) revert to a running snapshot -> agent
