@@ -103,7 +103,8 @@ public struct Coursework: Sendable {
         do {
             let runs = try await runner.run(lab, instance: instance, experiment: experiment,
                                             plans: [RunPlan(parameters: request.parameters, repetition: 0)],
-                                            workspace: lab.workspace(fromArtifacts: request.artifacts))
+                                            workspace: lab.workspace(fromArtifacts: request.artifacts),
+                                            startsAtBaseline: true)
             let ids = Set(runs.compactMap(\.id))
             let measured = try store.measurements(instance: instance.id).filter { ids.contains($0.runID) }
             let events = ids.sorted().flatMap { kernelEvents(instance: instance, run: $0, lab: lab) }
