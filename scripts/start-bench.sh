@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-LABS=${LABS:-"journal-replay net-attack"}
+LABS=${LABS-"journal-replay net-attack"}
 REPLAY_LABS=${REPLAY_LABS-journal-replay}
 vmlab=${VMLAB:-.build/debug/vmlab}
 export VMLAB_HOME=${VMLAB_HOME:-$(mktemp -d /tmp/vmlab-start-bench.XXXXXX)}
@@ -41,13 +41,13 @@ for lab in $LABS; do
 done
 
 # What one bundle asks a replay of, per lab: the run and the answers the replay check reads.
+# (net-attack's replay also needs the student's ruleset in the victim: not written yet.)
 bundle_run() { case $1 in
   journal-replay) echo "crash-replay --set files=400 --set commit=1" ;;
-  net-attack) echo "attack" ;;
+  *) echo "start-bench: no replay bundle recipe for lab $1" >&2; exit 64 ;;
 esac; }
 bundle_answers() { case $1 in
   journal-replay) printf 'commit_choice: 1\nfiles_survived_commit_30: 0\n' ;;
-  net-attack) printf 'open_ports: 22\n' ;;
 esac; }
 sql() { sqlite3 "$VMLAB_HOME/vmlab.sqlite" "$1"; }
 # Prints "<grade seconds> <seconds of the replayed runs>" for one graded replay of $bundle.
