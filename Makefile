@@ -16,10 +16,12 @@ test: setup
 	.build/debug/vmlab validate --junit .build/validate-junit.xml
 
 ## Benchmarks (figures and ratios against baselines measured in the same run): boot and
-## provisioning against raw QEMU; lab starts from saved baselines against cold starts.
+## provisioning against the kernel's own floor; lab starts and grading replays from saved
+## baselines against cold ones; how many idle guests one host keeps (DENSITY_MAX limits it).
 bench: build
 	bash scripts/bench.sh
 	bash scripts/start-bench.sh
+	bash scripts/density-bench.sh
 
 setup:
 	bash scripts/setup.sh

@@ -17,7 +17,7 @@ PACKAGES=(
 )
 # Guest-side tools the image recipes pull from the host's archive (supermin copies installed packages).
 GUEST_PACKAGES=(
-  dash bash coreutils mount kmod util-linux e2fsprogs stress-ng procps grep sed
+  dash bash coreutils mount kmod util-linux e2fsprogs stress-ng procps grep sed busybox-static
   findutils mawk netcat-openbsd nmap hping3 iputils-ping sqlite3
   gcc gcc-12 make libc6-dev
 )

@@ -117,7 +117,7 @@ public struct Coursework: Sendable {
         do {
             let runs = try await runner.run(lab, instance: instance, experiment: experiment,
                                             plans: [RunPlan(parameters: request.parameters, repetition: 0)],
-                                            workspace: workspace)
+                                            workspace: workspace, startsAtBaseline: true)
             let ids = Set(runs.compactMap(\.id))
             let measured = try store.measurements(instance: instance.id).filter { ids.contains($0.runID) }
             let events = ids.sorted().flatMap { kernelEvents(instance: instance, run: $0, lab: lab) }

@@ -351,8 +351,11 @@ public struct LabRunner: Sendable {
     /// A failed run is recorded and the next one goes on; the result lists every run.
     /// `workspace` is the student's workspace that `copy-workspace` steps copy (nil: none).
     /// Each run keeps every VM's console output of the run as artifact `console-VM.log`.
+    /// `startsAtBaseline`: the instance was just started (its baseline snapshot is its
+    /// current state and nothing ran since), so the first run needs no revert; a grading
+    /// replay saves the seconds a revert costs under TCG.
     public func run(_ lab: LabSpec, instance: InstanceRecord, experiment: ExperimentSpec,
-                    plans: [RunPlan], workspace: Workspace? = nil) async throws -> [RunRecord] {
+                    plans: [RunPlan], workspace: Workspace? = nil, startsAtBaseline: Bool = false) async throws -> [RunRecord] {
         let lock = try lock(instance)
         defer { withExtendedLifetime(lock) {} }
         var session = try LabSession(lab: lab, instance: try requireReady(instance), runner: self)
@@ -362,7 +365,7 @@ public struct LabRunner: Sendable {
             try Task.checkCancellation()
             let label = plan.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             progress("\(experiment.name) run \(index + 1)/\(plans.count): \(label)\(plan.repetition > 0 ? " (repeat \(plan.repetition + 1))" : "")")
-            if experiment.revertBeforeRun { try await session.revertAll() }
+            if experiment.revertBeforeRun, !(startsAtBaseline && index == 0) { try await session.revertAll() }
             var run = try store.beginRun(instance: instance.id, experiment: experiment.name,
                                          parameters: plan.parameters, repetition: plan.repetition)
             let runID = run.id!

@@ -15,7 +15,7 @@ struct DomainDefinitionTests {
         var d = DomainDefinition(
             name: name, accelerator: accelerator, memoryMiB: 768, vcpus: 3,
             kernel: "/images/abc/kernel", initrd: "/images/abc/initrd",
-            kernelArguments: "root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=web",
+            kernelArguments: "root=/dev/vda rw console=ttyS0 quiet acpi=noirq vmlab.hostname=web",
             disks: disks, interfaces: interfaces, owner: OwnerTag(owner: "guest:web", home: "0f1e2d3c"))
         d.uid = 1234
         d.gid = 5678
@@ -63,7 +63,7 @@ struct DomainDefinitionTests {
         #expect(try text(root, "/domain/os/type") == "hvm")
         #expect(try text(root, "/domain/os/kernel") == "/images/abc/kernel")
         #expect(try text(root, "/domain/os/initrd") == "/images/abc/initrd")
-        #expect(try text(root, "/domain/os/cmdline") == "root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=web")
+        #expect(try text(root, "/domain/os/cmdline") == "root=/dev/vda rw console=ttyS0 quiet acpi=noirq vmlab.hostname=web")
     }
 
     @Test func oneVirtioQcow2DiskPerDisk() throws {
@@ -168,12 +168,12 @@ struct DomainDefinitionTests {
 
     @Test func kernelArgumentsWithoutExtra() {
         #expect(GuestManager.kernelArguments(hostname: "web", extra: "")
-            == "root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=web")
+            == "root=/dev/vda rw console=ttyS0 quiet acpi=noirq vmlab.hostname=web")
     }
 
     @Test func kernelArgumentsAppendExtraLast() {
-        let args = GuestManager.kernelArguments(hostname: "db-1", extra: "loglevel=3 mitigations=off")
-        #expect(args == "root=/dev/vda rw console=ttyS0 quiet vmlab.hostname=db-1 loglevel=3 mitigations=off")
+        let args = GuestManager.kernelArguments(hostname: "db-1", extra: "loglevel=3 nokaslr")
+        #expect(args == "root=/dev/vda rw console=ttyS0 quiet acpi=noirq vmlab.hostname=db-1 loglevel=3 nokaslr")
         #expect(!args.contains("  "))
     }
 }

@@ -140,3 +140,29 @@ struct CPIOArchiveTests {
         #expect(header.contains("000000AB000000CD"))
     }
 }
+
+/// Guards the newc reader that takes supermin's init out of its initrd.
+@Suite("CPIOArchive.files")
+struct CPIOArchiveFilesTests {
+    @Test func readsBackTheRegularFilesWritten() throws {
+        let data = CPIOArchive(entries: [
+            .directory("bin"),
+            .file("bin/a", contents: Data("12345".utf8), mode: 0o755),
+            .characterDevice("dev/console", major: 5, minor: 1),
+            .file("b", contents: Data(), mode: 0o644),
+        ]).encoded()
+        let files = try CPIOArchive.files(in: data)
+        #expect(files.map(\.name) == ["bin/a", "b"])
+        #expect(files[0].contents == Data("12345".utf8) && files[0].mode == 0o755)
+        #expect(files[1].contents.isEmpty)
+    }
+
+    @Test func rejectsWhatIsNotNewc() {
+        #expect(throws: VMLabError.self) { try CPIOArchive.files(in: Data("not an archive at all".utf8)) }
+        let whole = CPIOArchive(entries: [.file("a", contents: Data(repeating: 7, count: 100), mode: 0o644)]).encoded()
+        #expect(throws: VMLabError.self) { try CPIOArchive.files(in: whole.prefix(150)) }
+        var badMagic = whole
+        badMagic[0] = UInt8(ascii: "1")
+        #expect(throws: VMLabError.self) { try CPIOArchive.files(in: badMagic) }
+    }
+}

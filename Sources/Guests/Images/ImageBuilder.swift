@@ -63,7 +63,10 @@ public struct ImageBuilder: Sendable {
         let disk = staged.appendingPathComponent("disk.qcow2")
         try await Subprocess.run(["qemu-img", "convert", "-O", "qcow2", out.appendingPathComponent("root").path, disk.path])
         try fm.copyItem(at: kernel.image, to: staged.appendingPathComponent("kernel"))
-        try fm.copyItem(at: out.appendingPathComponent("initrd"), to: staged.appendingPathComponent("initrd"))
+        progress("image \(recipe.name): boot initrd with \(BootInitrd.modules.count) modules and their dependencies")
+        try BootInitrd.make(superminInitrd: try Data(contentsOf: out.appendingPathComponent("initrd")),
+                            moduleDirectory: URL(fileURLWithPath: "/lib/modules/\(kernel.release)"))
+            .write(to: staged.appendingPathComponent("initrd"))
 
         let manifest = ImageManifest(
             name: recipe.name, digest: digest, recipe: recipe.source.lastPathComponent,
@@ -95,6 +98,7 @@ public struct ImageBuilder: Sendable {
             add("file:\(guestPath)", try Data(contentsOf: file))
         }
         add("kernel", Data(kernelRelease.utf8))
+        add("initrd-modules", Data(BootInitrd.modules.joined(separator: " ").utf8))
         add("versions", Data(versions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n").utf8))
         return hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
