@@ -193,13 +193,14 @@ public struct LabRunner: Sendable {
                                  + "machine keeps; a pool host (storage: pool) cannot reach it: run this lab on a shared host")
             }
             let capacity = try HostVolumes.qcow2VirtualSize(image.disk)
+            let homeTag = HostVolumes.homeTag(try home.identity())
             for vm in lab.vms {
-                let root = HostVolumes.instanceVolume(instance: instance.id, vm: vm.name)
+                let root = HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name)
                 try store.record(.volume, root, owner: owner)
                 var disks = [DomainDefinition.Disk(path: try volumes.createOverlay(named: root, backing: onHost.disk,
                                                                                     capacityBytes: capacity), target: "vda")]
                 for (i, disk) in vm.disks.enumerated() {
-                    let name = HostVolumes.instanceVolume(instance: instance.id, vm: vm.name, disk: disk.name)
+                    let name = HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name, disk: disk.name)
                     try store.record(.volume, name, owner: owner)
                     disks.append(.init(path: try volumes.createDisk(named: name, capacityBytes: disk.sizeBytes),
                                        target: Self.diskTarget(i + 1), cache: disk.cache))
@@ -423,7 +424,7 @@ public struct LabRunner: Sendable {
         let live = Set(try store.guests().map { "guest:\($0.name)" } + store.activeInstances().map(\.owner))
             .subtracting(doomed)
         let records = try store.resources()
-        let orphans = try Orphans(connection: connection, home: home).find(recorded: Set(records.map(\.name)))
+        let orphans = try Orphans(connection: connection, home: home, volumes: volumes).find(recorded: Set(records.map(\.name)))
         let garbage = (records + orphans).filter { !live.contains($0.owner) && claim($0.owner) }
         guard !dryRun else { return garbage + (try collectBaselines(dryRun: true)) }
         try cleanup.remove(garbage)

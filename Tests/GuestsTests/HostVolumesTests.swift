@@ -2,13 +2,15 @@ import Foundation
 @testable import Guests
 import LabModel
 import Libvirt
+import LabStore
 import Testing
+import TestSupport
 import VMLabSupport
 
 /// vmlab's storage pool on a pool host: the names (content addressed images, instance
 /// volumes gc can find), the "already uploaded" decision, and the pool and volume calls
 /// against libvirt's test driver (which keeps pools and volumes in memory).
-@Suite("Host volumes")
+@Suite("Host volumes", .serialized)  // test:///default is one driver per process: one pool at a time
 struct HostVolumesTests {
     static let digest = String(repeating: "ab", count: 32)
 
@@ -22,8 +24,50 @@ struct HostVolumesTests {
         #expect(HostVolumes.digest(ofMarker: HostVolumes.markerVolume(digest: Self.digest)) == Self.digest)
         #expect(HostVolumes.digest(ofMarker: "\(Self.digest)-kernel") == nil)
         #expect(HostVolumes.digest(ofMarker: "vmlab-abc-complete") == nil, "an instance's volume is never an image")
-        #expect(HostVolumes.instanceVolume(instance: "i1", vm: "box") == "vmlab-i1-box.qcow2")
-        #expect(HostVolumes.instanceVolume(instance: "i1", vm: "box", disk: "data") == "vmlab-i1-box-data.qcow2")
+        #expect(HostVolumes.instanceVolume(home: "d4455a42", instance: "0a1b2c3d", vm: "box") == "vmlab-d4455a42-0a1b2c3d-box.qcow2")
+        #expect(HostVolumes.instanceVolume(home: "d4455a42", instance: "0a1b2c3d", vm: "box", disk: "data")
+                == "vmlab-d4455a42-0a1b2c3d-box-data.qcow2")
+    }
+
+    /// A volume names its home and instance, so gc takes its own home's and no other's.
+    @Test func aVolumeNamesItsHomeAndInstance() {
+        let tag = HostVolumes.homeTag("D4455A42-1740-4b8a-861d-00b9a1c5ec41")
+        #expect(tag == "d4455a42")
+        #expect(HostVolumes.instance(ofVolume: HostVolumes.instanceVolume(home: tag, instance: "0a1b2c3d", vm: "db", disk: "acks"),
+                                     homeTag: tag) == "0a1b2c3d")
+        for other in ["vmlab-c04f3a3e-0a1b2c3d-box.qcow2", "vmlab-d4455a42-0a1b2c3-box.qcow2", "vmlab-d4455a42-0a1b2c3dx-box.qcow2",
+                      "vmlab-d4455a42-0A1B2C3D-box.qcow2", "vmlab-d4455a42-0a1b2c3d-box", "\(Self.digest)-disk.qcow2"] {
+            #expect(HostVolumes.instance(ofVolume: other, homeTag: tag) == nil, "\(other)")
+        }
+        #expect(HostVolumes.instance(ofVolume: "vmlab--0a1b2c3d-box.qcow2", homeTag: "") == nil)
+    }
+
+    /// gc on a pool host: this home's instance volumes without a record are orphans (owned by
+    /// their instance); recorded ones, another home's and the images are not.
+    @Test func orphanVolumesOfThisHomeOnly() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let home = VMLabHome(root: dir.path("home"))
+        let tag = HostVolumes.homeTag(try home.identity())
+        let connection = try Connection(uri: "test:///default")
+        let volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool")
+        let pool = try volumes.pool()
+        defer {
+            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
+            try? pool.destroy()
+            try? pool.undefine()
+        }
+        let lost = HostVolumes.instanceVolume(home: tag, instance: "0000aaaa", vm: "box")
+        let recorded = HostVolumes.instanceVolume(home: tag, instance: "0000bbbb", vm: "box")
+        let others = HostVolumes.instanceVolume(home: "ffffffff", instance: "0000cccc", vm: "box")
+        for name in [lost, recorded, others] { _ = try volumes.createDisk(named: name, capacityBytes: 1 << 20) }
+        _ = try pool.createVolume(xml: HostVolumes.markerVolumeXML(name: HostVolumes.markerVolume(digest: Self.digest)))
+        let found = try Orphans(connection: connection, home: home, volumes: volumes).find(recorded: [recorded])
+            .filter { $0.kind == .volume }
+        #expect(found.map(\.name) == [lost])
+        #expect(found.map(\.owner) == ["lab:0000aaaa"])
+        #expect(try Orphans(connection: connection, home: home).find(recorded: []).allSatisfy { $0.kind != .volume },
+                "a shared host has no pool to look in")
     }
 
     @Test func reusesOnlyACompleteUpload() {

@@ -24,7 +24,7 @@ struct PoolStorageRunnerTests {
         let pooled = instance("0000aaaa"), shared = instance("0000bbbb")
         try store.insertInstance(pooled)
         try store.insertInstance(shared)
-        try store.record(.volume, HostVolumes.instanceVolume(instance: pooled.id, vm: "box"), owner: pooled.owner)
+        try store.record(.volume, HostVolumes.instanceVolume(home: "d4455a42", instance: pooled.id, vm: "box"), owner: pooled.owner)
         try store.record(.file, dir.appendingPathComponent("instances/\(shared.id)/box.qcow2").path, owner: shared.owner)
 
         #expect(try runner.matching(pooled).storage == .pool(path: HostStorage.defaultPoolPath))

@@ -62,10 +62,30 @@ public struct HostVolumes: Sendable {
         return digest.isEmpty || !digest.allSatisfy({ $0.isHexDigit }) ? nil : digest
     }
 
-    /// The volume of a lab instance's disk: prefixed with the instance, so its records name it
-    /// and nobody else's instance can collide with it (`disk` nil: the root overlay).
-    public static func instanceVolume(instance: String, vm: String, disk: String? = nil) -> String {
-        "\(Naming.prefix)\(instance)-\(vm)\(disk.map { "-\($0)" } ?? "").qcow2"
+    /// The volume of a lab instance's disk: `vmlab-HOME-INSTANCE-VM[-DISK].qcow2`. The pool is
+    /// shared by every vmlab home that uses the host, so the name carries the home's tag
+    /// (`homeTag`) as well as the instance: `gc` finds its own home's volumes whose records
+    /// were lost (an instance lost with its host, a store restored) and never another's.
+    /// `disk` nil: the root overlay.
+    public static func instanceVolume(home: String, instance: String, vm: String, disk: String? = nil) -> String {
+        "\(Naming.prefix)\(home)-\(instance)-\(vm)\(disk.map { "-\($0)" } ?? "").qcow2"
+    }
+
+    /// A home's tag in its volume names: the first eight characters of `VMLabHome.identity()`
+    /// (a UUID's leading hex digits), lowercased.
+    public static func homeTag(_ identity: String) -> String {
+        String(identity.lowercased().filter { $0.isHexDigit }.prefix(8))
+    }
+
+    /// The instance a volume belongs to when it is an instance volume of the home `homeTag`
+    /// (`vmlab-HOME-INSTANCE-…`), else nil.
+    public static func instance(ofVolume name: String, homeTag: String) -> String? {
+        let prefix = "\(Naming.prefix)\(homeTag)-"
+        guard !homeTag.isEmpty, name.hasPrefix(prefix), name.hasSuffix(".qcow2") else { return nil }
+        let rest = name.dropFirst(prefix.count)
+        let instance = String(rest.prefix(8))
+        guard Naming.isInstanceID(instance), rest.dropFirst(8).first == "-" else { return nil }
+        return instance
     }
 
     /// What to do with an image on a host: `reuse` when the marker is there and each volume
