@@ -42,6 +42,33 @@ struct HostVolumesTests {
         #expect(HostVolumes.instance(ofVolume: "vmlab--0a1b2c3d-box.qcow2", homeTag: "") == nil)
     }
 
+    /// `image rm` on a pool host: the upload goes unless a volume (of any home) has it beneath it.
+    @Test func anUploadedImageIsRemovedOnlyWhenNoVolumeStandsOnIt() throws {
+        let connection = try Connection(uri: "test:///default")
+        let volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool")
+        let pool = try volumes.pool()
+        defer {
+            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
+            try? pool.destroy()
+            try? pool.undefine()
+        }
+        #expect(try volumes.removeImage(digest: Self.digest) == .absent)
+        for name in ["\(Self.digest)-disk.qcow2", "\(Self.digest)-kernel", "\(Self.digest)-initrd"] {
+            _ = try pool.createVolume(xml: HostVolumes.uploadVolumeXML(name: name, bytes: 1024))
+        }
+        _ = try pool.createVolume(xml: HostVolumes.markerVolumeXML(name: HostVolumes.markerVolume(digest: Self.digest)))
+        let disk = try #require(try pool.lookupVolume(named: "\(Self.digest)-disk.qcow2")).path()
+        let overlay = try volumes.createOverlay(named: "vmlab-ffffffff-0000cccc-box.qcow2", backing: disk, capacityBytes: 1 << 20)
+        #expect(HostVolumes.backingPath(ofVolumeXML: try #require(try pool.lookupVolume(named: "vmlab-ffffffff-0000cccc-box.qcow2"))
+            .xmlDescription()) == disk, "\(overlay)")
+        #expect(try volumes.removeImage(digest: Self.digest) == .inUse(by: ["vmlab-ffffffff-0000cccc-box.qcow2"]))
+        #expect(try volumes.imagesPresent() == [Self.digest])
+        try volumes.deleteVolume(named: "vmlab-ffffffff-0000cccc-box.qcow2")
+        #expect(try volumes.removeImage(digest: Self.digest) == .removed)
+        #expect(try volumes.imagesPresent() == [])
+        #expect(try pool.volumes().isEmpty)
+    }
+
     /// gc on a pool host: this home's instance volumes without a record are orphans (owned by
     /// their instance); recorded ones, another home's and the images are not.
     @Test func orphanVolumesOfThisHomeOnly() throws {

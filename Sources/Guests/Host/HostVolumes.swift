@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import LabModel
 import Libvirt
 import VMLabSupport
@@ -181,6 +184,53 @@ public struct HostVolumes: Sendable {
             }
             return ImagePaths(disk: try path(volumes[0].name), kernel: try path(volumes[1].name), initrd: try path(volumes[2].name))
         }
+    }
+
+    /// What `removeImage` did on one host.
+    public enum Removal: Sendable, Equatable {
+        case removed
+        case absent
+        /// Volumes (of any vmlab home) whose backing file is the image's disk: the image stays.
+        case inUse(by: [String])
+    }
+
+    /// Removes an uploaded image from the host (marker first, so a half-removed image is
+    /// never taken for a complete one) unless a volume still has it beneath it: the pool is
+    /// shared by every vmlab home using the host, and another home's guest may run on it.
+    public func removeImage(digest: String) throws -> Removal {
+        guard let pool = try connection.lookupStoragePool(named: HostStorage.poolName), try pool.isActive() else { return .absent }
+        let marker = Self.markerVolume(digest: digest)
+        let own = Set([marker, "\(digest)-disk.qcow2", "\(digest)-kernel", "\(digest)-initrd"])
+        let all = try pool.volumes()
+        let present = all.filter { own.contains($0.name) }
+        guard !present.isEmpty else { return .absent }
+        if let disk = present.first(where: { $0.name == "\(digest)-disk.qcow2" }) {
+            let diskPath = try disk.path()
+            let users = try all.filter { !own.contains($0.name) }.filter { volume in
+                Self.backingPath(ofVolumeXML: try volume.xmlDescription()) == diskPath
+            }.map(\.name)
+            if !users.isEmpty { return .inUse(by: users.sorted()) }
+        }
+        for volume in present where volume.name == marker { try volume.delete() }
+        for volume in present where volume.name != marker { try volume.delete() }
+        return .removed
+    }
+
+    /// `removeImage` on the host at `uri`, opened within `openTimeout`.
+    public static func removeImage(digest: String, from uri: String, poolPath: String,
+                                   openTimeout: Duration = .seconds(10)) async throws -> Removal {
+        try await offPool {
+            let connection = try Connection(uri: uri, openTimeout: openTimeout)
+            defer { connection.close() }
+            return try HostVolumes(connection: connection, path: poolPath).removeImage(digest: digest)
+        }
+    }
+
+    /// The `<backingStore><path>` of a volume's XML description, if any.
+    static func backingPath(ofVolumeXML xml: String) -> String? {
+        guard let document = try? XMLDocument(xmlString: xml, options: []),
+              let path = try? document.nodes(forXPath: "/volume/backingStore/path").first else { return nil }
+        return path.stringValue
     }
 
     // MARK: instance volumes

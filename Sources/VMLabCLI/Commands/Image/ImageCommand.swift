@@ -84,7 +84,35 @@ struct ImageCommand: AsyncParsableCommand {
                 Output.progress("removed the saved baseline of \(entry.lab) (slot \(entry.slot))")
             }
             try store.remove(target)
+            await removeFromPoolHosts(target, home: home)
             Output.line("removed \(target.manifest.name) \(target.shortDigest)")
+        }
+
+        /// The image's uploads on the pool hosts of the home's hosts.yaml (`storage: pool`),
+        /// each host within 10 s: one that does not answer, or where a guest still runs on the
+        /// image, keeps it, and says so.
+        func removeFromPoolHosts(_ image: BuiltImage, home: VMLabHome) async {
+            let file = home.root.appendingPathComponent(HostPoolSpec.fileName)
+            guard FileManager.default.fileExists(atPath: file.path) else { return }
+            let spec: HostPoolSpec
+            do { spec = try HostPoolSpec.load(file) } catch {
+                Output.warn("\(error); the image stays uploaded on the pool hosts")
+                return
+            }
+            for host in spec.hosts {
+                guard case .pool(let path) = host.storage else { continue }
+                do {
+                    let removal = try await HostVolumes.removeImage(digest: image.manifest.digest, from: host.uri, poolPath: path)
+                    switch removal {
+                    case .removed: Output.progress("removed its upload on host \(host.name)")
+                    case .absent: break
+                    case .inUse(let users):
+                        Output.warn("host \(host.name) keeps the upload: \(users.joined(separator: ", ")) still run on it")
+                    }
+                } catch {
+                    Output.warn("host \(host.name): \(error); its upload stays until `vmlab image rm` reaches it")
+                }
+            }
         }
     }
 
