@@ -75,7 +75,16 @@ public struct GuestAgent: Sendable {
     public func exec(_ argv: [String], stdin: Data? = nil, environment: [String: String] = [:],
                      timeout: Duration = .seconds(60), ownProcessGroup: Bool = false) async throws -> ExecResult {
         guard !argv.isEmpty else { throw VMLabError(.invalidInput, "no command given to run in '\(guest)'") }
-        let capped = Self.cappedArgv(argv, ownProcessGroup: ownProcessGroup)
+        var command = argv
+        var stdin = stdin
+        if let input = stdin, input.count > Self.maxInlineStdinBytes {
+            // Large input goes in as a file (chunked writes), which the command reads as stdin.
+            let path = "/tmp/vmlab-stdin-\(UUID().uuidString.prefix(8).lowercased())"
+            try await offPool { try self.writeFile(path, contents: input) }
+            command = Self.stdinFromFile(argv, path: path, ownProcessGroup: ownProcessGroup)
+            stdin = nil
+        }
+        let capped = Self.cappedArgv(command, ownProcessGroup: ownProcessGroup)
         var request = GuestExec(path: capped[0], arg: Array(capped.dropFirst()), captureOutput: true)
         if !environment.isEmpty {
             var env = environment
@@ -104,6 +113,21 @@ public struct GuestAgent: Sendable {
     /// without end (`cat /dev/zero`) gets SIGPIPE at the cap instead of filling qemu-ga's
     /// buffers; `pipefail` keeps the program's own exit status. With `ownProcessGroup` the
     /// wrapper goes inside `setsid -w`, so it leads the group a timeout kills.
+    /// Input up to this size rides in the exec request itself. One request carries it
+    /// base64-encoded, and about 150 KB of input made the agent channel unavailable for a
+    /// while (100 KB worked), so more goes in as a file first.
+    static let maxInlineStdinBytes = 48 << 10
+
+    /// `argv` with its stdin read from `path`: the shell opens the file, removes it, and execs
+    /// the command, so nothing is left in the guest even when the command is killed.
+    static func stdinFromFile(_ argv: [String], path: String, ownProcessGroup: Bool) -> [String] {
+        let redirect = ["sh", "-c", "exec 0<'\(path)' && rm -f '\(path)' && exec \"$@\"", "vmlab-stdin"]
+        if ownProcessGroup, argv.count > 2, argv[0] == "setsid", argv[1] == "-w" {
+            return ["setsid", "-w"] + redirect + argv.dropFirst(2)
+        }
+        return redirect + argv
+    }
+
     static func cappedArgv(_ argv: [String], ownProcessGroup: Bool) -> [String] {
         let limit = maxOutputBytes + 1
         // stdout goes out on fd 3 to the outer head; stderr through the inner head to fd 2.

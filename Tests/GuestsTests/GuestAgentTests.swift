@@ -109,6 +109,44 @@ struct GuestAgentTests {
         #expect(start.arguments["input-data"] as? String == b64("hello\n"))
     }
 
+    /// Input past what one request safely carries is written as a file in chunks, and the
+    /// command reads it as stdin through a shell that removes the file first.
+    @Test func largeStdinGoesInAsAFile() async throws {
+        scriptExec()
+        fake.reply("guest-file-open", "7")
+        fake.on("guest-file-write") { arguments, _ in
+            let count = Data(base64Encoded: arguments["buf-b64"] as? String ?? "")?.count ?? 0
+            return #"{"return": {"count": \#(count), "eof": false}}"#
+        }
+        fake.reply("guest-file-close", "{}")
+        let input = Data(repeating: 0x78, count: GuestAgent.maxInlineStdinBytes + 1)
+        _ = try await agent.exec(["wc", "-c"], stdin: input)
+        let open = try #require(fake.requests("guest-file-open").first)
+        let path = try #require(open.arguments["path"] as? String)
+        #expect(path.hasPrefix("/tmp/vmlab-stdin-"))
+        let written = fake.requests("guest-file-write").compactMap { Data(base64Encoded: $0.arguments["buf-b64"] as? String ?? "") }
+        #expect(written.reduce(Data(), +) == input)
+        let start = try #require(fake.requests("guest-exec").first)
+        #expect(start.arguments["input-data"] == nil)
+        #expect(start.arguments["arg"] as? [String] == ["-c", Self.capScript, "vmlab-exec", "sh", "-c",
+                                                        "exec 0<'\(path)' && rm -f '\(path)' && exec \"$@\"", "vmlab-stdin", "wc", "-c"])
+        // Exactly the inline limit still rides in the request.
+        let small = FakeAgent()
+        small.reply("guest-exec", #"{"pid": 42}"#)
+        small.reply("guest-exec-status", #"{"exited": true, "exitcode": 0}"#)
+        let inline = Data(repeating: 0x78, count: GuestAgent.maxInlineStdinBytes)
+        _ = try await GuestAgent(guest: "web", transport: small).exec(["wc", "-c"], stdin: inline)
+        #expect(small.requests("guest-exec").first?.arguments["input-data"] as? String == inline.base64EncodedString())
+        #expect(small.requests("guest-file-open").isEmpty)
+    }
+
+    /// A command in a session of its own keeps setsid first, so its process group is still the one killed.
+    @Test func largeStdinKeepsSetsidFirst() {
+        let argv = GuestAgent.stdinFromFile(["setsid", "-w", "sh", "-c", "x"], path: "/tmp/vmlab-stdin-1", ownProcessGroup: true)
+        #expect(Array(argv.prefix(3)) == ["setsid", "-w", "sh"])
+        #expect(Array(argv.suffix(3)) == ["sh", "-c", "x"])
+    }
+
     @Test func execEnvironmentGetsADefaultPath() async throws {
         scriptExec()
         _ = try await agent.exec(["/usr/bin/env"], environment: ["LANG": "C", "FOO": "bar=baz"])

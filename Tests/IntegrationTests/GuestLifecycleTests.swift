@@ -163,6 +163,14 @@ struct GuestLifecycleTests {
         #expect(ok.status == 5)
         #expect(ok.stdout == "out\n")
         #expect(ok.stderr.contains("err"))
+        // 1 MiB on stdin: more than one agent request carries, so it goes in as a file first.
+        let piped = try SpawnedProcess(
+            ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\000' x | \"$0\" exec \(name) -- sh -c 'wc -c; ls /tmp'",
+             IntegrationEnvironment.vmlabBinary.path],
+            environment: try await IntegrationEnvironment.environment(home: home), scratch: home.root)
+        #expect(try await piped.finish() == 0, "\(piped.stderr)")
+        #expect(piped.stdout.hasPrefix("1048576\n"), "\(piped.stdout)")
+        #expect(!piped.stdout.contains("vmlab-stdin"), "the staged input is removed: \(piped.stdout)")
         let list = try await IntegrationEnvironment.vmlab(["vm", "list", "--format", "json"], home: home)
         #expect(list.stdout.contains("\"state\" : \"running\""))
 

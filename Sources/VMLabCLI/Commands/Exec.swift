@@ -43,7 +43,7 @@ struct Exec: AsyncParsableCommand {
             }
             env[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
-        let input: Data? = isatty(STDIN_FILENO) == 0 ? FileHandle.standardInput.readDataToEndOfFile() : nil
+        let input: Data? = isatty(STDIN_FILENO) == 0 ? try Self.boundedStdin() : nil
         let agent = try global.agent(for: [name] + (vm.map { [$0] } ?? []))
         let result = try await agent.exec(command, stdin: input, environment: env, timeout: .seconds(timeout))
         FileHandle.standardOutput.write(result.stdout)
@@ -53,5 +53,21 @@ struct Exec: AsyncParsableCommand {
                         + "write more to a file in the guest and copy it out in parts")
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// Largest input `vmlab exec` passes on: more belongs in a file copied in.
+    static let maxStdinBytes = 64 << 20
+
+    /// Standard input up to `maxStdinBytes`; more is an error, not an unbounded read.
+    static func boundedStdin() throws -> Data {
+        var data = Data()
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+            data.append(chunk)
+            guard data.count <= maxStdinBytes else {
+                throw VMLabError(.invalidInput, "standard input is over \(maxStdinBytes >> 20) MiB; put large files "
+                                 + "into the guest with a lab's copy-in or the workspace instead of piping them to `vmlab exec`")
+            }
+        }
+        return data
     }
 }
