@@ -35,6 +35,34 @@ struct HostPoolPlacementTests {
         #expect(try await second.value.host.name == "a")
     }
 
+    /// A release that lands while another placement is reading the hosts (it suspends for
+    /// each libvirt call) is not lost: the placement goes on instead of waiting for a release
+    /// that already happened. Before the fix this hung (seen on CI under load). Each round
+    /// gives up after 20 s, so a regression fails instead of hanging the suite.
+    @Test func aReleaseDuringAPlacementIsNotLost() async throws {
+        for round in 0..<60 {
+            let pool = Self.pool(Self.host("a", maxGuests: 1))
+            let first = try await pool.acquire(guests: 1, memoryBytes: 1 << 10)
+            let second = Task { try await pool.acquire(guests: 1, memoryBytes: 1 << 10) }
+            if round % 3 == 1 { await Task.yield() }
+            if round % 3 == 2 { try await Task.sleep(for: .microseconds(200 * (round % 7))) }
+            await pool.release(first)
+            let placed = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await second.value) != nil }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    await pool.release(first)  // wakes a placement that missed the first release, so the test ends
+                    return false
+                }
+                let result = await group.next() ?? false
+                group.cancelAll()
+                return result
+            }
+            #expect(placed, "round \(round): the second placement missed the release and waited")
+            if !placed { return }
+        }
+    }
+
     @Test func anUnreachableHostIsSkippedWithItsReason() async throws {
         let pool = Self.pool(Self.host("gone", uri: "qemu+tcp://127.0.0.1:1/system"), Self.host("b"))
         #expect(try await pool.acquire(guests: 1, memoryBytes: 1 << 10).host.name == "b")

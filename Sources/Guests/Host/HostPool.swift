@@ -45,6 +45,10 @@ public actor HostPool {
     private var placed: [Int: HostLease] = [:]
     private var nextLease = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// Releases so far. A placement reads the hosts across suspension points, so a release
+    /// can land while it looks; it waits only if none did, else it would wait for a release
+    /// that already happened (and, with nothing else running, wait forever).
+    private var releases = 0
     /// One placement at a time: the actor is reentrant at each libvirt call, and two
     /// placements that both read the hosts before either is recorded would pick the same one.
     private var placing = false
@@ -113,6 +117,7 @@ public actor HostPool {
         }
         while true {
             try Task.checkCancellation()
+            let releasesBefore = releases
             var best: (host: HostSpec, connection: Connection, room: Int64)?
             var couldFitLater = false
             var reasons: [String] = []
@@ -148,7 +153,7 @@ public actor HostPool {
                 return lease
             }
             if couldFitLater {
-                await withCheckedContinuation { waiting.append($0) }
+                if releases == releasesBefore { await withCheckedContinuation { waiting.append($0) } }
                 continue
             }
             let lostText = lost.sorted { $0.key < $1.key }.map { "\n  " + $0.value }.joined()
@@ -164,6 +169,7 @@ public actor HostPool {
     /// Gives the lease's share of its host back.
     public func release(_ lease: HostLease) {
         placed[lease.id] = nil
+        releases += 1
         let woken = waiting
         waiting = []
         for waiter in woken { waiter.resume() }
