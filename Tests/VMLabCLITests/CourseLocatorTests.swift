@@ -36,7 +36,7 @@ struct CourseLocatorTests {
         let fm = FileManager.default
         let saved = fm.currentDirectoryPath
         try #require(fm.changeCurrentDirectoryPath(dir.path))
-        defer { fm.changeCurrentDirectoryPath(saved) }
+        defer { _ = fm.changeCurrentDirectoryPath(saved) }
         return try body()
     }
 
