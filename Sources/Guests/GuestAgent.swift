@@ -44,8 +44,11 @@ public struct GuestAgent: Sendable {
     /// inside the guest (`cappedArgv`): the base64 of both streams stays under 2.7 MiB.
     public static let maxOutputBytes = 1 << 20
 
-    /// The bytes asked for per guest-file-read and sent per guest-file-write.
+    /// The bytes asked for per guest-file-read.
     static let chunkBytes = 1 << 20
+    /// The bytes sent per guest-file-write: a request (unlike a reply) of about 150 KB made
+    /// the agent channel unavailable, so writes go in pieces the size of inline stdin.
+    static let writeChunkBytes = 48 << 10
 
     /// Answers whether the agent responds right now.
     public func ping(timeoutSeconds: Int32 = 1) async -> Bool {
@@ -237,7 +240,7 @@ public struct GuestAgent: Sendable {
         defer { _ = try? call(GuestFileClose(handle: handle)) }
         var offset = 0
         repeat {
-            let chunk = contents[contents.startIndex + offset ..< contents.startIndex + min(offset + Self.chunkBytes, contents.count)]
+            let chunk = contents[contents.startIndex + offset ..< contents.startIndex + min(offset + Self.writeChunkBytes, contents.count)]
             let written = try call(GuestFileWrite(handle: handle, bufB64: Data(chunk).base64EncodedString())).count
             // The count comes from the guest; one outside the chunk would move `offset` out of `contents`.
             guard (0...chunk.count).contains(written) else {
