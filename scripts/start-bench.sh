@@ -7,6 +7,9 @@
 # timed with saved baselines and with --cold, minus the replayed run's own time
 # (finishedAt - startedAt of the replay instance's run in the store). Prints overhead
 # cached, overhead cold and their ratio (issue 15, 5b). REPLAY_LABS= skips it.
+# POOL=1 runs it all on a pool host: the libvirtd here named in a hosts.yaml with
+# `storage: pool` (images uploaded into a storage pool, baselines kept as its volumes);
+# the pool is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -17,8 +20,19 @@ export VMLAB_HOME=${VMLAB_HOME:-$(mktemp -d /tmp/vmlab-start-bench.XXXXXX)}
 mkdir -p "$VMLAB_HOME"
 export VMLAB_COURSE=${VMLAB_COURSE:-$PWD}
 export VMLAB_COURSE_SECRET=${VMLAB_COURSE_SECRET:-start-bench-course-secret-0123456789}
-cleanup() { for lab in $LABS $REPLAY_LABS; do "$vmlab" lab stop "$lab" >/dev/null 2>&1 || true; done; }
+cleanup() {
+  for lab in $LABS $REPLAY_LABS; do "$vmlab" lab stop "$lab" >/dev/null 2>&1 || true; done
+  if [ "${POOL:-}" = 1 ]; then
+    "$vmlab" image rm base >/dev/null 2>&1 || true
+    virsh -q -c "${LIBVIRT_DEFAULT_URI:-qemu:///system}" pool-destroy vmlab-images >/dev/null 2>&1 || true
+    virsh -q -c "${LIBVIRT_DEFAULT_URI:-qemu:///system}" pool-undefine vmlab-images >/dev/null 2>&1 || true
+  fi
+}
 trap cleanup EXIT
+if [ "${POOL:-}" = 1 ]; then
+  printf 'hosts:\n  - {name: here, uri: "%s", storage: pool, pool-path: "%s/pool"}\n' \
+    "${LIBVIRT_DEFAULT_URI:-qemu:///system}" "$VMLAB_HOME" > "$VMLAB_HOME/hosts.yaml"
+fi
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 timed() { local t0; t0=$(now); "$@" >/dev/null 2>>"$VMLAB_HOME/bench.log"; echo "$(now) - $t0" | bc -l; }

@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
+import Guests
 import LabModel
 import LabStore
+import Libvirt
 import VMLabSupport
 
 /// Saved baselines: each VM of a lab right after setup, memory and disks, so that a later
@@ -18,6 +20,9 @@ import VMLabSupport
 ///   and saves a new one, up to `slotsPerKey`, as many as run at once.
 /// - Layout: `cache/baselines/<key>/<slot>/` with `entry.json`, `<vm>.state` and one qcow2
 ///   per disk. An entry is written under `.staging-<slot>` and renamed when whole.
+/// - On a pool host (`storage: pool`) the states and disks are volumes of vmlab's pool
+///   there (`HostVolumes.baselineDisk`), and the entry here holds only `entry.json`, which
+///   names the host. The host is part of the key: its entries restore only there.
 public struct BaselineCache: Sendable {
     public let home: VMLabHome
     /// Slots kept per key.
@@ -34,7 +39,7 @@ public struct BaselineCache: Sendable {
         public struct Disk: Codable, Sendable, Equatable {
             /// The path the saving instance had: the saved domain XML names it.
             public var original: String
-            /// The file in the entry.
+            /// The file in the entry, or the volume on the entry's pool host.
             public var file: String
         }
 
@@ -46,6 +51,9 @@ public struct BaselineCache: Sendable {
         public var disks: [String: [Disk]]
         public var createdAt: Date
         public var bytes: Int64
+        /// The URI of the pool host whose volumes hold the states and disks; nil: files of
+        /// the entry's folder.
+        public var host: String?
         /// When a start last restored it (the file's modification time), for eviction.
         public var lastUsed: Date?
     }
@@ -75,8 +83,9 @@ public struct BaselineCache: Sendable {
     /// The key of a lab's baseline, or nil when the lab folder is too large to fingerprint
     /// (then the lab always starts cold). `definitions` are the VMs' domain XML as vmlab
     /// writes it for a fixed placeholder slot, so a change in vmlab's definitions is a miss.
+    /// `poolHost`: the URI of the pool host the entry's volumes will be on (nil: files here).
     public static func key(lab: LabSpec, imageDigest: String, accelerator: String, setupInputs: [String: String],
-                           definitions: [String]) throws -> String? {
+                           definitions: [String], poolHost: String? = nil) throws -> String? {
         var hash = SHA256()
         func add(_ text: String) {
             hash.update(data: Data("\(text.utf8.count):".utf8))
@@ -88,6 +97,7 @@ public struct BaselineCache: Sendable {
         add(accelerator)
         for (name, value) in setupInputs.sorted(by: { $0.key < $1.key }) { add("\(name)=\(value)") }
         for definition in definitions { add(definition) }
+        if let poolHost { add("pool host \(poolHost)") }
         // The lab folder, and the course's shared files any lab may copy in.
         let labFolder = LabFolder(labDirectory: lab.source.deletingLastPathComponent())
         for (folder, prefix) in [(labFolder.labDirectory, ""), (labFolder.sharedDirectory, "../\(LabFolder.sharedFolderName)/")] {
@@ -156,11 +166,23 @@ public struct BaselineCache: Sendable {
     /// Removes an entry unless an active instance uses its slot: that instance's disks are
     /// overlays on the entry's disks. Returns whether it went.
     /// `except`: an instance whose use does not count (the one that found the entry broken).
+    /// A pool host's volumes go too when the host answers within 10 s; else they stay until
+    /// `vmlab gc` reaches the host (without the entry, nothing owns them).
     @discardableResult
     public func remove(_ entry: Entry, store: Store, except: String? = nil) throws -> Bool {
         guard try !store.activeInstances().contains(where: { $0.slot == entry.slot && $0.id != except }) else { return false }
         try FileManager.default.removeItem(at: folder(key: entry.key, slot: entry.slot))
+        if let uri = entry.host {
+            try? Self.deleteVolumes(slot: entry.slot, on: uri, homeTag: HostVolumes.homeTag(try home.identity()))
+        }
         return true
+    }
+
+    /// Deletes the volumes of a baseline slot on the pool host at `uri`.
+    static func deleteVolumes(slot: String, on uri: String, homeTag: String) throws {
+        let connection = try Connection(uri: uri, openTimeout: .seconds(10))
+        defer { connection.close() }
+        try HostVolumes(connection: connection, path: HostStorage.defaultPoolPath).deleteBaseline(homeTag: homeTag, slot: slot)
     }
 
     /// The least recently used entries go until all fit in `maxBytes`; entries in use stay.
@@ -170,6 +192,12 @@ public struct BaselineCache: Sendable {
         while total > maxBytes, let oldest = all.popLast() {
             if try remove(oldest, store: store) { total -= oldest.bytes }
         }
+    }
+
+    /// Whether a baseline slot is owned: by a whole entry, or by a writer still saving it.
+    /// (A pool host's baseline volumes that no slot owns are garbage.)
+    public func owns(slot: String) -> Bool {
+        entries().contains { $0.slot == slot } || OwnerLock.isHeld("baseline-\(slot)", in: home.locks)
     }
 
     /// Staging folders of writers that died (their lock is free), and entries of images

@@ -18,7 +18,14 @@ extension LabRunner {
         let definitions = lab.vms.map { domainDefinition(lab, vm: $0, instance: placeholder, image: image,
                                                            accelerator: accelerator, tag: tag).xml }
         return try BaselineCache.key(lab: lab, imageDigest: image.manifest.digest, accelerator: accelerator.rawValue,
-                                     setupInputs: try lab.setupInputs(values), definitions: definitions)
+                                     setupInputs: try lab.setupInputs(values), definitions: definitions, poolHost: poolHost)
+    }
+
+    /// The URI of this runner's host when its storage is a pool (baselines are volumes
+    /// there, and restore only there); nil for a shared host.
+    var poolHost: String? {
+        guard case .pool = storage else { return nil }
+        return host ?? (try? connection.uri())
     }
 
     /// A saved slot of `key` that no instance uses and whose names are free in libvirt.
@@ -49,43 +56,92 @@ extension LabRunner {
         let fm = FileManager.default
         try? fm.removeItem(at: staging)
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
-        let dir = instanceDirectory(instance.id)
-        let disks: [String: [BaselineCache.Entry.Disk]] = Dictionary(uniqueKeysWithValues: lab.vms.map { vm in
-            let files = ["\(vm.name).qcow2"] + vm.disks.map { "\(vm.name)-\($0.name).qcow2" }
-            return (vm.name, files.map { BaselineCache.Entry.Disk(original: dir.appendingPathComponent($0).path, file: $0) })
-        })
-        let states = Dictionary(uniqueKeysWithValues: lab.vms.map { ($0.name, staging.appendingPathComponent("\($0.name).state").path) })
+        // Where each disk and state goes: files of the staging folder, or on a pool host
+        // volumes named by the slot (the staging folder and its lock own them meanwhile).
+        let onHost = volumes
+        let homeTag = HostVolumes.homeTag(try home.identity())
+        let layout: [String: SavedVM]
+        do {
+            layout = try Dictionary(uniqueKeysWithValues: lab.vms.map { vm in
+                (vm.name, try savedVM(vm, instance: instance, staging: staging, onHost: onHost, homeTag: homeTag))
+            })
+        } catch {
+            try? fm.removeItem(at: staging)
+            if let onHost { _ = try? onHost.deleteBaseline(homeTag: homeTag, slot: instance.slot) }
+            throw error
+        }
         do {
             try await offPool {
                 for vm in lab.vms { try session.domain(vm.name).suspend() }
                 for vm in lab.vms {
-                    try session.domain(vm.name).save(to: states[vm.name]!, paused: true)
-                    for disk in disks[vm.name]! {
-                        try Subprocess.runBlocking(["cp", "--sparse=always", disk.original, staging.appendingPathComponent(disk.file).path])
+                    let saved = layout[vm.name]!
+                    try session.domain(vm.name).save(to: saved.state, paused: true)
+                    for (index, disk) in saved.disks.enumerated() {
+                        if let onHost {
+                            _ = try onHost.copyVolume(saved.sources[index], to: disk.file)
+                        } else {
+                            try Subprocess.runBlocking(["cp", "--sparse=always", disk.original, staging.appendingPathComponent(disk.file).path])
+                        }
                     }
                 }
-                for vm in lab.vms { try self.connection.restore(from: states[vm.name]!, paused: true) }
+                for vm in lab.vms { try self.connection.restore(from: layout[vm.name]!.state, paused: true) }
                 for vm in lab.vms { try session.domain(vm.name).resume() }
             }
         } catch {
             // The lab goes on whatever happened: each VM saved is brought back, each paused resumes.
             for vm in lab.vms {
                 guard let domain = try? session.domain(vm.name) else { continue }
-                if (try? domain.isActive()) == false { try? connection.restore(from: states[vm.name]!, paused: false) }
+                if (try? domain.isActive()) == false { try? connection.restore(from: layout[vm.name]!.state, paused: false) }
                 if (try? domain.state()) == .paused { try? domain.resume() }
             }
             try? fm.removeItem(at: staging)
+            if let onHost { _ = try? onHost.deleteBaseline(homeTag: homeTag, slot: instance.slot) }
             throw error
         }
         try await session.forEachVM { vm, _ in try await session.agent(vm.name).waitUntilReady(timeout: self.bootTimeout) }
-        let bytes = ((try? fm.subpathsOfDirectory(atPath: staging.path)) ?? []).reduce(Int64(0)) { total, name in
-            total + (((try? fm.attributesOfItem(atPath: staging.appendingPathComponent(name).path))?[.size] as? Int64) ?? 0)
+        let bytes = if let onHost {
+            (try? onHost.physicalBytes(of: lab.vms.flatMap { vm in
+                [HostVolumes.baselineState(home: homeTag, slot: instance.slot, vm: vm.name)] + layout[vm.name]!.disks.map(\.file)
+            })) ?? 0
+        } else {
+            ((try? fm.subpathsOfDirectory(atPath: staging.path)) ?? []).reduce(Int64(0)) { total, name in
+                total + (((try? fm.attributesOfItem(atPath: staging.appendingPathComponent(name).path))?[.size] as? Int64) ?? 0)
+            }
         }
         try cache.commit(BaselineCache.Entry(key: key, slot: instance.slot, lab: lab.name, imageDigest: instance.imageDigest,
-                                             disks: disks, createdAt: Date(), bytes: bytes))
+                                             disks: layout.mapValues(\.disks), createdAt: Date(), bytes: bytes, host: onHost == nil ? nil : poolHost))
         try cache.evict(store: store)
         progress(String(format: "\(lab.name): baseline saved for later starts (%.1f s, %d MiB)",
                         (ContinuousClock.now - started).seconds, Int(bytes >> 20)))
+    }
+
+    /// Where one VM's part of a baseline goes while it is saved.
+    struct SavedVM: Sendable {
+        /// The path the save writes: a file of the staging folder, or a volume's on the pool host.
+        var state: String
+        /// Root overlay first, then the extra disks in the lab's order.
+        var disks: [BaselineCache.Entry.Disk]
+        /// On a pool host, the instance's volumes whose bytes become `disks` (same order).
+        var sources: [String]
+    }
+
+    /// A VM's `SavedVM`. On a pool host its state volume is created here, named by the slot.
+    func savedVM(_ vm: VMSpec, instance: InstanceRecord, staging: URL, onHost: HostVolumes?, homeTag: String) throws -> SavedVM {
+        let names: [String?] = [nil] + vm.disks.map(\.name)
+        guard let onHost else {
+            let dir = instanceDirectory(instance.id)
+            return SavedVM(state: staging.appendingPathComponent("\(vm.name).state").path, disks: names.map { disk in
+                let file = "\(vm.name)\(disk.map { "-\($0)" } ?? "").qcow2"
+                return BaselineCache.Entry.Disk(original: dir.appendingPathComponent(file).path, file: file)
+            }, sources: [])
+        }
+        let sources = names.map { HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name, disk: $0) }
+        let disks = try zip(names, sources).map { disk, source in
+            BaselineCache.Entry.Disk(original: try onHost.volumePath(source),
+                                     file: HostVolumes.baselineDisk(home: homeTag, slot: instance.slot, vm: vm.name, disk: disk))
+        }
+        let state = try onHost.createStateVolume(named: HostVolumes.baselineState(home: homeTag, slot: instance.slot, vm: vm.name))
+        return SavedVM(state: state, disks: disks, sources: sources)
     }
 
     // MARK: restore
@@ -105,24 +161,42 @@ extension LabRunner {
     /// Creates the instance's networks and, per VM, overlays on the entry's disks, then
     /// restores each VM paused from its saved state and resumes them together. The guests
     /// come back as they were after setup, addresses included; their clocks are set to now.
-    func restoreBaseline(_ entry: BaselineCache.Entry, lab: LabSpec, instance: InstanceRecord) async throws -> LabSession {
+    /// On a pool host the states and disks are the entry's volumes there, and the overlays
+    /// are volumes too.
+    func restoreBaseline(_ entry: BaselineCache.Entry, lab: LabSpec, image: BuiltImage,
+                         instance: InstanceRecord) async throws -> LabSession {
         let cache = BaselineCache(home: home)
         cache.touch(entry)
         let started = ContinuousClock.now
+        let onHost = volumes
+        // The entry's disks stand on the image's volume: present and whole, or uploaded again.
+        if let onHost { _ = try await onHost.ensureImage(image, progress: progress) }
+        let homeTag = HostVolumes.homeTag(try home.identity())
         try await offPool {
             let tag = try self.provisionNetworks(lab, instance: instance)
             let dir = self.instanceDirectory(instance.id)
             for vm in lab.vms {
-                guard let saved = entry.disks[vm.name] else {
-                    throw VMLabError(.notFound, "the saved baseline \(entry.key)/\(entry.slot) has no VM \(vm.name)")
+                guard let saved = entry.disks[vm.name], saved.count == vm.disks.count + 1 else {
+                    throw VMLabError(.notFound, "the saved baseline \(entry.key)/\(entry.slot) does not hold VM \(vm.name)'s disks")
                 }
-                let state = cache.stateFile(entry, vm: vm.name).path
+                let state = try onHost?.volumePath(HostVolumes.baselineState(home: homeTag, slot: entry.slot, vm: vm.name))
+                    ?? cache.stateFile(entry, vm: vm.name).path
                 var xml = try self.connection.savedStateXML(state)
-                for disk in saved {
-                    let overlay = dir.appendingPathComponent(disk.file)
-                    try self.store.record(.file, overlay.path, owner: instance.owner)
-                    try Overlay.create(overlay, backing: cache.diskFile(entry, disk))
-                    xml = xml.replacingOccurrences(of: disk.original, with: overlay.path)
+                let names: [String?] = [nil] + vm.disks.map(\.name)
+                for (index, disk) in saved.enumerated() {
+                    let overlay: String
+                    if let onHost {
+                        overlay = HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name, disk: names[index])
+                        try self.store.record(.volume, overlay, owner: instance.owner)
+                        let capacity = index == 0 ? try HostVolumes.qcow2VirtualSize(image.disk) : vm.disks[index - 1].sizeBytes
+                        xml = xml.replacingOccurrences(of: disk.original, with: try onHost.createOverlay(
+                            named: overlay, backing: try onHost.volumePath(disk.file), capacityBytes: capacity))
+                    } else {
+                        overlay = dir.appendingPathComponent(disk.file).path
+                        try self.store.record(.file, overlay, owner: instance.owner)
+                        try Overlay.create(URL(fileURLWithPath: overlay), backing: cache.diskFile(entry, disk))
+                        xml = xml.replacingOccurrences(of: disk.original, with: overlay)
+                    }
                 }
                 xml = xml.replacingOccurrences(of: #"<vmlab:owner\b[^>]*/>"#, with: tag.element.render(),
                                                options: .regularExpression)

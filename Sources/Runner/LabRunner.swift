@@ -78,10 +78,9 @@ public struct LabRunner: Sendable {
         }
         let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
         // A saved baseline holds the memory of the kernel it booted: a student's kernel changes
-        // with every build, so a lab that boots one always starts cold. So does a pool host: a
-        // saved baseline is files of this machine.
+        // with every build, so a lab that boots one always starts cold.
         let bootsWorkspace = lab.vms.contains { $0.boot != nil }
-        let key = useBaselineCache && storage == .shared && !bootsWorkspace
+        let key = useBaselineCache && !bootsWorkspace
             ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
         // A free saved slot is picked and the instance inserted under one lock, so two
         // starts never restore into the same names.
@@ -103,7 +102,7 @@ public struct LabRunner: Sendable {
             var session: LabSession? = nil
             if let entry = saved {
                 do {
-                    session = try await restoreBaseline(entry, lab: lab, instance: instance)
+                    session = try await restoreBaseline(entry, lab: lab, image: image, instance: instance)
                 } catch where !(error is CancellationError) {
                     // A host that went away (libvirtd gone) says nothing against the saved
                     // baseline: keep it, and let the caller place the start elsewhere.
@@ -441,11 +440,23 @@ public struct LabRunner: Sendable {
     }
 
     /// Saved baselines of images no longer built, and the half-written ones of dead
-    /// processes, as folders to remove.
+    /// processes, as folders to remove; on a pool host also this home's baseline volumes
+    /// that no entry, and no live writer, owns.
     func collectBaselines(dryRun: Bool) throws -> [Resource] {
         let live = Set(ImageStore(home: home).all().map(\.manifest.digest))
-        return try BaselineCache(home: home).collectGarbage(liveImages: live, store: store, dryRun: dryRun)
+        let cache = BaselineCache(home: home)
+        var found = try cache.collectGarbage(liveImages: live, store: store, dryRun: dryRun)
             .map { Resource(kind: .directory, name: $0, owner: "baseline cache") }
+        guard let volumes else { return found }
+        let homeTag = HostVolumes.homeTag(try home.identity())
+        for (slot, names) in try volumes.baselineVolumes(homeTag: homeTag).sorted(by: { $0.key < $1.key })
+        where !cache.owns(slot: slot) {
+            for name in names.sorted() {
+                if !dryRun { try volumes.deleteVolume(named: name) }
+                found.append(Resource(kind: .volume, name: name, owner: "baseline cache"))
+            }
+        }
+        return found
     }
 
     /// Every VM of an instance back to its baseline snapshot (without waiting for agents).

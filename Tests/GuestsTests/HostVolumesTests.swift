@@ -42,6 +42,26 @@ struct HostVolumesTests {
         #expect(HostVolumes.instance(ofVolume: "vmlab--0a1b2c3d-box.qcow2", homeTag: "") == nil)
     }
 
+    /// A saved baseline's volumes name their home and slot, and are never taken for an
+    /// instance's: gc keeps those an entry owns and removes the rest.
+    @Test func baselineVolumesNameTheirHomeAndSlot() {
+        let tag = "d4455a42"
+        let disk = HostVolumes.baselineDisk(home: tag, slot: "0a1b2c3d", vm: "db", disk: "acks")
+        let root = HostVolumes.baselineDisk(home: tag, slot: "0a1b2c3d", vm: "db")
+        let state = HostVolumes.baselineState(home: tag, slot: "0a1b2c3d", vm: "db")
+        #expect([disk, root, state] == ["vmlab-d4455a42-baseline-0a1b2c3d-db-acks.qcow2", "vmlab-d4455a42-baseline-0a1b2c3d-db.qcow2",
+                                        "vmlab-d4455a42-baseline-0a1b2c3d-db.state"])
+        for name in [disk, root, state] {
+            #expect(HostVolumes.slot(ofBaselineVolume: name, homeTag: tag) == "0a1b2c3d", "\(name)")
+            #expect(HostVolumes.instance(ofVolume: name, homeTag: tag) == nil, "\(name) is no instance's volume")
+            #expect(HostVolumes.slot(ofBaselineVolume: name, homeTag: "c04f3a3e") == nil, "another home's")
+        }
+        for other in [HostVolumes.instanceVolume(home: tag, instance: "0a1b2c3d", vm: "db"), "vmlab-d4455a42-baseline-0a1b2c3-db.state",
+                      "vmlab-d4455a42-baseline-0a1b2c3d-db.img", "vmlab-d4455a42-baseline-0a1b2c3ddb.qcow2"] {
+            #expect(HostVolumes.slot(ofBaselineVolume: other, homeTag: tag) == nil, "\(other)")
+        }
+    }
+
     /// `image rm` on a pool host: the upload goes unless a volume (of any home) has it beneath it.
     @Test func anUploadedImageIsRemovedOnlyWhenNoVolumeStandsOnIt() throws {
         let connection = try Connection(uri: "test:///default")

@@ -36,9 +36,9 @@ struct BaselineCacheTests {
     }
 
     func key(_ lab: LabSpec, _ values: [String: String], image: String = "img1", accelerator: String = "tcg",
-             definitions: [String] = ["<domain/>"]) throws -> String? {
+             definitions: [String] = ["<domain/>"], poolHost: String? = nil) throws -> String? {
         try BaselineCache.key(lab: lab, imageDigest: image, accelerator: accelerator,
-                              setupInputs: try lab.setupInputs(values), definitions: definitions)
+                              setupInputs: try lab.setupInputs(values), definitions: definitions, poolHost: poolHost)
     }
 
     @Test func theKeyFollowsWhatSetupDependsOnAndNothingElse() throws {
@@ -53,6 +53,10 @@ struct BaselineCacheTests {
         #expect(try key(lab, values, image: "img2") != base)
         #expect(try key(lab, values, accelerator: "kvm") != base)
         #expect(try key(lab, values, definitions: ["<domain><panic/></domain>"]) != base, "a new vmlab definition misses")
+        let onHostA = try key(lab, values, poolHost: "qemu+tcp://198.18.1.1/system")
+        let onHostB = try key(lab, values, poolHost: "qemu+tcp://198.18.1.2/system")
+        #expect(onHostA != base && onHostA != onHostB,
+                "a pool host's baselines are volumes there: each host has its own")
         _ = try tmp.write("course/Labs/x/files/probe.sh", "#!/bin/sh\necho changed\n")
         #expect(try key(lab, values) != base, "a changed lab file misses")
     }
@@ -120,5 +124,16 @@ struct BaselineCacheTests {
         #expect(cache.entries().map(\.slot) == ["0000000a"])
         #expect(!FileManager.default.fileExists(atPath: dead.path))
         #expect(FileManager.default.fileExists(atPath: live.path), "a writer's staging folder stays")
+
+        // What owns a pool host's baseline volumes: a whole entry, or a live writer.
+        #expect(cache.owns(slot: "0000000a") && cache.owns(slot: "0000000e"))
+        #expect(!cache.owns(slot: "0000000b") && !cache.owns(slot: "0000000c"))
+    }
+
+    /// An entry written before pool hosts had baselines reads as one of files here.
+    @Test func anOlderEntryHasNoHost() throws {
+        let json = #"{"key":"k","slot":"0000000a","lab":"x","imageDigest":"i","disks":{},"createdAt":"2026-11-01T00:00:00Z","bytes":1}"#
+        let entry = try JSONCoding.decoder().decode(BaselineCache.Entry.self, from: Data(json.utf8))
+        #expect(entry.host == nil && entry.slot == "0000000a")
     }
 }

@@ -121,7 +121,9 @@ struct ImageCommand: AsyncParsableCommand {
             abstract: "List the saved baselines labs start from (or remove them), most recently used first.",
             discussion: """
                 A lab's first start saves its VMs right after setup; later starts (and grading replays) \
-                restore them in seconds. `vmlab image rm` and `vmlab gc` remove those of removed images.
+                restore them in seconds. `vmlab image rm` and `vmlab gc` remove those of removed images. \
+                On a pool host (storage: pool) a baseline's states and disks are volumes of its pool; \
+                "where" names that host.
                 """)
 
         @Option(help: "Only this lab's.") var lab: String?
@@ -139,8 +141,8 @@ struct ImageCommand: AsyncParsableCommand {
                 }
                 return
             }
-            Output.table(["lab", "slot", "image", "MiB", "saved", "last used"], entries.map { e in
-                [e.lab, e.slot, String(e.imageDigest.prefix(12)), "\(e.bytes >> 20)", e.createdAt.formatted(.iso8601),
+            Output.table(["lab", "slot", "image", "MiB", "where", "saved", "last used"], entries.map { e in
+                [e.lab, e.slot, String(e.imageDigest.prefix(12)), "\(e.bytes >> 20)", e.host ?? "here", e.createdAt.formatted(.iso8601),
                  e.lastUsed?.formatted(.iso8601) ?? "-"]
             })
             Output.progress("\(entries.count) saved baselines, \(entries.reduce(0) { $0 + $1.bytes } >> 20) MiB "
