@@ -65,7 +65,12 @@ public struct Cleanup: Sendable {
         case .volume:
             guard let pool = try connection.lookupStoragePool(named: HostStorage.poolName) else { return }
             if try !pool.isActive() { try pool.start() }
-            try pool.lookupVolume(named: resource.name)?.delete()
+            if HostVolumes.isConsoleLog(resource.name) {
+                // virtlogd made it, unknown to libvirt's pool until a rescan.
+                try HostVolumes(connection: connection, path: HostStorage.defaultPoolPath).deleteConsoleLog(named: resource.name, in: pool)
+            } else {
+                try pool.lookupVolume(named: resource.name)?.delete()
+            }
         case .file:
             if fm.fileExists(atPath: resource.name) { try fm.removeItem(atPath: resource.name) }
         case .directory:

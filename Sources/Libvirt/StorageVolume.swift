@@ -94,6 +94,35 @@ public final class StorageVolume: @unchecked Sendable {
         }
     }
 
+    /// `length` bytes of the volume's file from `offset` (fewer if it ends first), through a
+    /// download stream, within `timeout`.
+    public func download(offset: UInt64, length: UInt64, timeout: Duration = .seconds(60)) throws -> Data {
+        guard length > 0 else { return Data() }
+        let connection = try check(virStorageVolGetConnect(handle), "virStorageVolGetConnect")
+        let stream = try check(virStreamNew(connection, 0), "virStreamNew")
+        defer { virStreamFree(stream) }
+        try check(virStorageVolDownload(handle, stream, offset, length, 0), "virStorageVolDownload")
+        let deadline = ContinuousClock.now + timeout
+        var data = Data()
+        var buffer = [CChar](repeating: 0, count: 1 << 16)
+        do {
+            while UInt64(data.count) < length {
+                guard ContinuousClock.now < deadline else {
+                    throw LibvirtError.local(VIR_ERR_OPERATION_TIMEOUT, "reading volume \(name) took longer than "
+                        + "\(timeout.components.seconds) s (\(data.count) of \(length) bytes)")
+                }
+                let received = Int(try check(virStreamRecv(stream, &buffer, min(buffer.count, Int(length) - data.count)), "virStreamRecv"))
+                if received == 0 { break }
+                buffer.withUnsafeBytes { data.append(contentsOf: $0.prefix(received)) }
+            }
+            try check(virStreamFinish(stream), "virStreamFinish")
+        } catch {
+            virStreamAbort(stream)
+            throw error
+        }
+        return data
+    }
+
     /// Sends the local file `file` into the volume through a libvirt stream
     /// (virStorageVolUpload), in chunks of `chunkBytes`, within `timeout`: past it the stream
     /// is aborted and the call throws, leaving the volume's content incomplete (callers

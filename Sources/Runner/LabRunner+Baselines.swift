@@ -200,9 +200,15 @@ extension LabRunner {
                 }
                 xml = xml.replacingOccurrences(of: #"<vmlab:owner\b[^>]*/>"#, with: tag.element.render(),
                                                options: .regularExpression)
-                // The console is logged in this instance's folder, not the saving one's (gone by now).
-                xml = xml.replacingOccurrences(of: #"<log file=['"][^'"]*['"]"#,
-                                               with: "<log file='\(escapeMarkup(Self.consoleLog(dir, vm: vm.name).path))'",
+                // The console is logged for this instance, not the saving one (gone by now): in
+                // its folder, or on a pool host in a file of the pool's folder there.
+                var log = Self.consoleLog(dir, vm: vm.name).path
+                if let onHost {
+                    let console = HostVolumes.consoleVolume(home: homeTag, instance: instance.id, vm: vm.name)
+                    try self.store.record(.volume, console, owner: instance.owner)
+                    log = try onHost.pathOnHost(console)
+                }
+                xml = xml.replacingOccurrences(of: #"<log file=['"][^'"]*['"]"#, with: "<log file='\(escapeMarkup(log))'",
                                                options: .regularExpression)
                 xml = try Self.withoutBackingChains(xml)
                 let name = Naming.labDomain(lab: lab.name, instance: instance.slot, vm: vm.name)

@@ -208,8 +208,11 @@ public struct LabRunner: Sendable {
                 definition.disks = disks
                 definition.kernel = onHost.kernel
                 definition.initrd = onHost.initrd
-                // virtlogd on the host cannot write into this machine's instance folder.
-                definition.consoleLog = nil
+                // virtlogd on the host cannot write into this machine's instance folder: the
+                // log is a file of the pool's folder there, read back as a volume.
+                let console = HostVolumes.consoleVolume(home: homeTag, instance: instance.id, vm: vm.name)
+                try store.record(.volume, console, owner: owner)
+                definition.consoleLog = try volumes.pathOnHost(console)
                 try store.record(.domain, definition.name, owner: owner)
                 _ = try connection.defineDomain(xml: definition.xml)
             }

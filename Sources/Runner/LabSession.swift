@@ -159,15 +159,25 @@ struct LabSession: Sendable {
         LabRunner.consoleLog(runner.instanceDirectory(instance.id), vm: vm)
     }
 
+    /// On a pool host, the console log volume of a VM (see `HostVolumes.consoleVolume`).
+    func consoleVolume(_ vm: String) throws -> (volumes: HostVolumes, name: String)? {
+        guard let volumes = runner.volumes else { return nil }
+        return (volumes, HostVolumes.consoleVolume(home: HostVolumes.homeTag(try runner.home.identity()), instance: instance.id, vm: vm))
+    }
+
     /// Where every VM's console log ends now: a run's console output starts there.
     func consoleOffsets() -> [String: UInt64] {
-        Dictionary(lab.vms.map { ($0.name, fileSize(consoleLog($0.name))) }, uniquingKeysWith: { a, _ in a })
+        Dictionary(lab.vms.map { vm in
+            if let log = try? consoleVolume(vm.name) { return (vm.name, (try? log.volumes.currentLength(log.name)) ?? 0) }
+            return (vm.name, fileSize(consoleLog(vm.name)))
+        }, uniquingKeysWith: { a, _ in a })
     }
 
     /// A VM's console output since `offset` (its last `maxBytes`). virtlogd rotates a log
     /// that grows past its cap: a file now shorter than the offset is read from its start.
     func consoleOutput(of vm: String, since offset: UInt64, maxBytes: Int) throws -> Data {
         guard lab.vm(vm) != nil else { throw VMLabError(.notFound, "lab \(lab.name) has no VM '\(vm)'") }
+        if let log = try consoleVolume(vm) { return try log.volumes.tail(log.name, since: offset, maxBytes: maxBytes) }
         let url = consoleLog(vm)
         guard let handle = try? FileHandle(forReadingFrom: url) else { return Data() }
         defer { try? handle.close() }

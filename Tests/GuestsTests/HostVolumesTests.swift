@@ -62,6 +62,21 @@ struct HostVolumesTests {
         }
     }
 
+    /// A console log on a pool host (and virtlogd's rotated pieces of it) belongs to its
+    /// instance, so teardown and gc take it with the disks.
+    @Test func consoleLogsBelongToTheirInstance() {
+        let tag = "d4455a42"
+        let log = HostVolumes.consoleVolume(home: tag, instance: "0a1b2c3d", vm: "box")
+        #expect(log == "vmlab-d4455a42-0a1b2c3d-box-console.log")
+        for name in [log, log + ".0", log + ".12"] {
+            #expect(HostVolumes.isConsoleLog(name), "\(name)")
+            #expect(HostVolumes.instance(ofVolume: name, homeTag: tag) == "0a1b2c3d", "\(name)")
+        }
+        for name in [log + ".", log + ".x", log + ".0.gz", "vmlab-d4455a42-0a1b2c3d-box.qcow2", "vmlab-d4455a42-0a1b2c3d-box.log"] {
+            #expect(!HostVolumes.isConsoleLog(name), "\(name)")
+        }
+    }
+
     /// `image rm` on a pool host: the upload goes unless a volume (of any home) has it beneath it.
     @Test func anUploadedImageIsRemovedOnlyWhenNoVolumeStandsOnIt() throws {
         let connection = try Connection(uri: "test:///default")

@@ -38,6 +38,7 @@ extension RealHost {
             experiments:
               look:
                 steps:
+                  - exec: {vm: box, command: "echo vmlab-console-marker-$((6 * 7)) > /dev/ttyS0"}
                   - measure: {name: files, unit: files, vm: box, command: "ls /mnt/data/tree | wc -l"}
             """.write(to: course.appendingPathComponent("Labs/keep/lab.yaml"), atomically: true, encoding: .utf8)
             var environment = try await IntegrationEnvironment.environment(home: home)
@@ -77,6 +78,12 @@ extension RealHost {
             #expect(look.stdout.split(separator: "\n") == ["root-ok", "data-ok", "2000", "0"], "\(look.stdout) \(look.stderr)")
             let run = try await vmlab("run", "keep", "look")
             #expect(run.status == 0 && run.stdout.contains("2000"), "\(run.stdout) \(run.stderr)")
+            // The run keeps what the guest wrote on its serial console (read back from the host).
+            let artifacts = home.root.appendingPathComponent("artifacts")
+            let logs = (FileManager.default.enumerator(atPath: artifacts.path)?.allObjects as? [String] ?? [])
+                .filter { $0.hasSuffix("console-box.log") }
+            let console = logs.compactMap { try? String(contentsOf: artifacts.appendingPathComponent($0), encoding: .utf8) }.joined()
+            #expect(console.contains("vmlab-console-marker-42"), "the run's console artifact: \(logs) \(console.suffix(300))")
             #expect(try await vmlab("lab", "stop", "keep").status == 0)
             #expect(try IntegrationEnvironment.leftovers(try IntegrationEnvironment.connect(), home: home).isEmpty)
             return (coldSeconds, warmSeconds)

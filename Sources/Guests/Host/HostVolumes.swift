@@ -80,11 +80,11 @@ public struct HostVolumes: Sendable {
         String(identity.lowercased().filter { $0.isHexDigit }.prefix(8))
     }
 
-    /// The instance a volume belongs to when it is an instance volume of the home `homeTag`
-    /// (`vmlab-HOME-INSTANCE-…`), else nil.
+    /// The instance a volume belongs to when it is an instance volume (a disk or a console
+    /// log) of the home `homeTag` (`vmlab-HOME-INSTANCE-…`), else nil.
     public static func instance(ofVolume name: String, homeTag: String) -> String? {
         let prefix = "\(Naming.prefix)\(homeTag)-"
-        guard !homeTag.isEmpty, name.hasPrefix(prefix), name.hasSuffix(".qcow2") else { return nil }
+        guard !homeTag.isEmpty, name.hasPrefix(prefix), name.hasSuffix(".qcow2") || isConsoleLog(name) else { return nil }
         let rest = name.dropFirst(prefix.count)
         let instance = String(rest.prefix(8))
         guard Naming.isInstanceID(instance), rest.dropFirst(8).first == "-" else { return nil }
@@ -252,9 +252,11 @@ public struct HostVolumes: Sendable {
         try pool.lookupVolume(named: name)?.delete()
     }
 
-    /// Names of the volumes of lab instances (vmlab-*) in the pool now.
+    /// Names of the volumes of lab instances (vmlab-*) in the pool now (after a rescan:
+    /// virtlogd and saves write files libvirt's pool does not know of).
     public func instanceVolumes() throws -> [String] {
         guard let pool = try connection.lookupStoragePool(named: HostStorage.poolName), try pool.isActive() else { return [] }
+        try pool.refresh()
         return try pool.volumes().map(\.name).filter { $0.hasPrefix(Naming.prefix) }.sorted()
     }
 
