@@ -64,7 +64,7 @@ public struct Submission: Codable, Sendable, Equatable {
 
         /// The limits bundles of `lab` are read and written with.
         public static func of(_ lab: LabSpec) -> Limits {
-            lab.vms.contains { $0.boot != nil } ? .bootingLab : .default
+            lab.bootsWorkspaceKernel ? .bootingLab : .default
         }
 
         /// The same limits as a JSON shape, checked on the bytes before decoding.

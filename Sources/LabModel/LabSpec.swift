@@ -53,6 +53,12 @@ public struct LabSpec: Sendable, Equatable {
         return "\(outside.subnet) via \(gateway.host)"
     }
 
+    /// Whether a VM boots a kernel from the student's workspace (`boot:`). Such a lab starts
+    /// cold every time (a saved baseline holds the memory of a kernel the next build
+    /// replaces), needs a workspace, and its bundles carry the kernel, so they get larger
+    /// limits (`Submission.Limits.bootingLab`).
+    public var bootsWorkspaceKernel: Bool { vms.contains { $0.boot != nil } }
+
     /// Every parameter at its default value.
     public var defaultValues: [String: String] {
         Dictionary(parameters.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { a, _ in a })

@@ -26,18 +26,12 @@ public enum BoundedFile {
 
     /// The contents of the regular file at `path` if it has at most `limit` bytes.
     public static func read(_ path: String, limit: Int) throws(Problem) -> Data {
-        // O_NONBLOCK: opening a FIFO with no writer must not hang; it is refused just below.
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        let (fd, size) = try openRegularFile(path, refusingSymbolicLinks: false)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
-        if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
+        if size > limit { throw .tooLarge(limit: limit) }
         // The size may change while reading: read until EOF, growing the buffer as needed,
         // but never past limit + 1 bytes.
-        var data = Data(count: Swift.min(Int(info.st_size), limit) + 1)
+        var data = Data(count: Swift.min(size, limit) + 1)
         var filled = 0
         while true {
             let capacity = data.count
@@ -66,16 +60,9 @@ public enum BoundedFile {
     /// at most `limit` bytes, streaming, so a large file costs no memory. A symbolic link is
     /// refused (`O_NOFOLLOW`): the file must be the one named, not one it points to.
     public static func copy(_ path: String, to destination: String, limit: Int) throws(Problem) {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            throw errno == ELOOP ? .notARegularFile("a symbolic link") : .cannotOpen(String(cString: strerror(errno)))
-        }
+        let (fd, size) = try openRegularFile(path, refusingSymbolicLinks: true)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
-        if Int(info.st_size) > limit { throw .tooLarge(limit: limit) }
+        if size > limit { throw .tooLarge(limit: limit) }
         let out = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard out >= 0 else { throw .cannotOpen("\(destination): \(String(cString: strerror(errno)))") }
         defer { close(out) }
@@ -106,15 +93,8 @@ public enum BoundedFile {
     /// At most the first `count` bytes of the regular file at `path` (a header to check),
     /// and the file's size. Symbolic links are refused, as in `copy`.
     public static func head(_ path: String, count: Int) throws(Problem) -> (bytes: Data, size: Int) {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            throw errno == ELOOP ? .notARegularFile("a symbolic link") : .cannotOpen(String(cString: strerror(errno)))
-        }
+        let (fd, size) = try openRegularFile(path, refusingSymbolicLinks: true)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else { throw .notARegularFile(kind(of: type)) }
         var data = Data(count: count)
         var filled = 0
         while filled < count {
@@ -127,7 +107,35 @@ public enum BoundedFile {
             filled += n
         }
         data.count = filled
-        return (data, Int(info.st_size))
+        return (data, size)
+    }
+
+    /// Opens `path` for reading if it is a regular file, and gives its size when opened; the
+    /// caller closes the descriptor. With `refusingSymbolicLinks` (`O_NOFOLLOW`) a link is
+    /// refused, so the file read is the one named, not one it points to.
+    private static func openRegularFile(
+        _ path: String, refusingSymbolicLinks: Bool
+    ) throws(Problem) -> (fd: Int32, size: Int) {
+        // O_NONBLOCK: opening a FIFO with no writer must not hang; it is refused just below.
+        var flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+        if refusingSymbolicLinks { flags |= O_NOFOLLOW }
+        let fd = open(path, flags)
+        guard fd >= 0 else {
+            throw refusingSymbolicLinks && errno == ELOOP
+                ? .notARegularFile("a symbolic link") : .cannotOpen(String(cString: strerror(errno)))
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw .cannotOpen(why)
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            close(fd)
+            throw .notARegularFile(kind(of: type))
+        }
+        return (fd, Int(info.st_size))
     }
 
     static func kind(of type: mode_t) -> String {

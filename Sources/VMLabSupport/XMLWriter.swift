@@ -4,8 +4,12 @@ import Foundation
 /// `XMLTree` values and rendered here, so escaping happens in exactly one place and the
 /// output is well-formed whatever text goes in.
 ///
-/// Not FoundationXML's `XMLElement`: that would link libxml2 into vmlab, and how it orders
-/// and escapes attributes is libxml2's business, not something a test here can pin down.
+/// vmlab parses the XML libvirt hands back with FoundationXML's `XMLDocument` (owner tags,
+/// volume descriptions, a domain's interfaces), but writes its own definitions here rather
+/// than with `XMLElement`: the attribute order and the escaping are vmlab's own, so the same
+/// definition always renders to the same bytes. That matters beyond tests: a saved
+/// baseline's key hashes the domain XML, and output that moved with libxml2's choices would
+/// miss the cache.
 package struct XMLTree: Sendable, Equatable {
     struct Attribute: Sendable, Equatable {
         var name: String

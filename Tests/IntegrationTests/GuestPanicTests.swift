@@ -13,15 +13,7 @@ extension RealHost {
 struct GuestPanicTests {
     /// A course of its own: the base image and a one-VM lab that panics its guest.
     static func course() throws -> URL {
-        let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("vmlab-panic-course-\(getpid())")
-        try? fm.removeItem(at: root)
-        try fm.createDirectory(at: root.appendingPathComponent("Labs/panic"), withIntermediateDirectories: true)
-        try fm.createDirectory(at: root.appendingPathComponent("Images"), withIntermediateDirectories: true)
-        let images = IntegrationEnvironment.repository.appendingPathComponent("Images")
-        try fm.copyItem(at: images.appendingPathComponent("base.yaml"), to: root.appendingPathComponent("Images/base.yaml"))
-        try fm.copyItem(at: images.appendingPathComponent("base"), to: root.appendingPathComponent("Images/base"))
-        try """
+        try IntegrationEnvironment.oneLabCourse("panic", yaml: """
             title: panic
             summary: a guest whose kernel panics on demand
             image: base
@@ -35,8 +27,7 @@ struct GuestPanicTests {
                 steps:
                   - measure: {name: clean, unit: bool, vm: box, command: "test -e /root/after-baseline && echo 0 || echo 1"}
                   - measure: {name: kernel_events, kernel-events: box}
-            """.write(to: root.appendingPathComponent("Labs/panic/lab.yaml"), atomically: true, encoding: .utf8)
-        return root
+            """)
     }
 
     @Test func aPanicEndsTheRunAtOnceAndTheNextRunStartsFromTheBaseline() async throws {

@@ -57,54 +57,22 @@ extension RealHost {
         return course
     }
 
-    /// A child started with posix_spawn, its output in files, reaped with wait4. (Foundation's
-    /// Process once missed the exit of `two-hosts.sh up` here and the test hung on a zombie.)
-    struct Child {
-        let pid: pid_t
-        let out: URL, err: URL
-
-        static func start(_ argv: [String], environment: [String: String] = [:], scratch: URL) throws -> Child {
-            let tag = UUID().uuidString.prefix(8)
-            let out = scratch.appendingPathComponent("\(tag).out"), err = scratch.appendingPathComponent("\(tag).err")
-            let quoted = argv.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-            let command = "exec " + quoted.joined(separator: " ") + " </dev/null >'\(out.path)' 2>'\(err.path)'"
-            let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
-            var pid: pid_t = 0
-            let args: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-            let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-            defer { (args + envp).forEach { free($0) } }
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, args, envp) == 0 else {
-                throw VMLabError(.failed, "cannot start \(argv.first ?? "")")
-            }
-            return Child(pid: pid, out: out, err: err)
-        }
-
-        /// The exit status once the child has ended; nil while it runs.
-        func exited() -> Int32? {
-            var status: Int32 = 0
-            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        }
-
-        func finish() async throws -> (status: Int32, stdout: String, stderr: String) {
-            while true {
-                if let status = exited() { return (status, stdout, stderr) }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-
-        var stdout: String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
-    }
-
     static let scratch: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("vmlab-pool-it-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
 
+    /// Runs `argv` to its end (a SpawnedProcess: Foundation's Process once missed the exit of
+    /// `two-hosts.sh up` here and the test hung on a zombie); its status and output.
+    func run(_ argv: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try SpawnedProcess(argv, environment: environment, scratch: Self.scratch)
+        let status = try await child.finish()
+        return (status, child.stdout, child.stderr)
+    }
+
     func twoHosts(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await Child.start(["bash", Self.script] + args, scratch: Self.scratch).finish()
+        try await run(["bash", Self.script] + args)
     }
 
     /// What is left of the pool on this machine: namespaces, its run folder, the cgroups
@@ -127,10 +95,9 @@ extension RealHost {
         var environment = try await IntegrationEnvironment.environment(home: home)
         environment["VMLAB_COURSE"] = try makeCourse(in: home.root).path
         defer {
-            let down = try? Child.start(["bash", Self.script, "down"], scratch: Self.scratch)
-            var status: Int32?
-            while down != nil, status == nil { status = down?.exited(); usleep(100_000) }
-            #expect(status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not start")")
+            let down = try? SpawnedProcess(["bash", Self.script, "down"], scratch: Self.scratch)
+            while down?.isRunning == true { usleep(100_000) }
+            #expect(down?.status == 0, "two-hosts.sh down: \(down?.stderr ?? "did not start")")
             #expect((try? poolLeftovers()) == [], "down leaves nothing of the pool: \((try? poolLeftovers()) ?? [])")
             try? FileManager.default.removeItem(at: home.root)
             print("two-hosts.sh down:\n\(down?.stderr ?? "")")
@@ -143,12 +110,11 @@ extension RealHost {
             ["ip", "netns", "exec", Self.clientNamespace, IntegrationEnvironment.vmlabBinary.path] + args
         }
         func vmlab(_ args: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
-            try await Child.start(clientArgv(args), environment: environment, scratch: Self.scratch).finish()
+            try await run(clientArgv(args), environment: environment)
         }
 
         // The image is built here: supermin fetches packages, and the hosts' link goes nowhere.
-        let image = try await Child.start([IntegrationEnvironment.vmlabBinary.path, "image", "build", "base"],
-                                          environment: environment, scratch: Self.scratch).finish()
+        let image = try await run([IntegrationEnvironment.vmlabBinary.path, "image", "build", "base"], environment: environment)
         try #require(image.status == 0, "vmlab image build base: \(image.stderr)")
 
         let hosts = try await vmlab("hosts", "--format", "json")
@@ -171,14 +137,14 @@ extension RealHost {
         let rubric = URL(fileURLWithPath: environment["VMLAB_COURSE"]!).appendingPathComponent("Grading/pooled/rubric.yaml").path
 
         // The batch in the background; host b's libvirtd is killed as its second replay begins.
-        let batch = try Child.start(clientArgv(["grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "2",
-                                                "--format", "json"]), environment: environment, scratch: Self.scratch)
+        let batch = try SpawnedProcess(clientArgv(["grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "2",
+                                                   "--format", "json"]), environment: environment, scratch: Self.scratch)
         let batchStarted = ContinuousClock.now
         var killedAt: Duration?
         var batchStatus: Int32?
         while batchStatus == nil {
             try await Task.sleep(for: .milliseconds(500))
-            batchStatus = batch.exited()
+            if !batch.isRunning { batchStatus = batch.status }
             let log = batch.stderr
             if batchStatus == nil, killedAt == nil, log.components(separatedBy: "placed on host pool-b").count - 1 >= 2 {
                 try await Task.sleep(for: .seconds(1))  // inside its replay, not before it
@@ -187,7 +153,7 @@ extension RealHost {
                 killedAt = ContinuousClock.now - batchStarted
             }
             if batchStatus == nil, ContinuousClock.now - batchStarted > .seconds(1200) {
-                kill(batch.pid, SIGTERM)
+                batch.kill(SIGTERM)
                 Issue.record("the batch took more than 20 minutes")
             }
         }
@@ -236,9 +202,8 @@ extension RealHost {
         let uploads = (log + serial.stderr).split(whereSeparator: \.isNewline).filter { $0.contains("uploaded image") }
         #expect(uploads.count == 2, "the image is uploaded once per host:\n\(uploads.joined(separator: "\n"))")
         for (host, address) in [("a", "198.18.1.1"), ("b", "198.18.1.2")] {
-            let list = try await Child.start(["ip", "netns", "exec", Self.clientNamespace, "virsh", "-c",
-                                              "qemu+tcp://\(address)/system", "vol-list", "vmlab-images"],
-                                             scratch: Self.scratch).finish()
+            let list = try await run(["ip", "netns", "exec", Self.clientNamespace, "virsh", "-c",
+                                      "qemu+tcp://\(address)/system", "vol-list", "vmlab-images"])
             let volumes = list.stdout.split(whereSeparator: \.isNewline).dropFirst(2)
                 .compactMap { $0.split(separator: " ").first.map(String.init) }
             #expect(list.status == 0, "virsh vol-list on host \(host): \(list.stderr)")

@@ -33,15 +33,7 @@ struct KernelBootTests {
 
     /// A course of its own: the base image and a one-VM lab whose VM boots the workspace's kernel.
     static func course() throws -> URL {
-        let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("vmlab-kboot-course-\(getpid())")
-        try? fm.removeItem(at: root)
-        try fm.createDirectory(at: root.appendingPathComponent("Labs/kboot"), withIntermediateDirectories: true)
-        try fm.createDirectory(at: root.appendingPathComponent("Images"), withIntermediateDirectories: true)
-        let images = IntegrationEnvironment.repository.appendingPathComponent("Images")
-        try fm.copyItem(at: images.appendingPathComponent("base.yaml"), to: root.appendingPathComponent("Images/base.yaml"))
-        try fm.copyItem(at: images.appendingPathComponent("base"), to: root.appendingPathComponent("Images/base"))
-        try """
+        try IntegrationEnvironment.oneLabCourse("kboot", yaml: """
             title: kboot
             summary: a VM booting the student's kernel
             image: base
@@ -59,8 +51,7 @@ struct KernelBootTests {
                 steps:
                   - copy-workspace: {vm: box, to: /root/ws}
                   - measure: {name: copied, unit: files, vm: box, command: "ls /root/ws | wc -l"}
-            """.write(to: root.appendingPathComponent("Labs/kboot/lab.yaml"), atomically: true, encoding: .utf8)
-        return root
+            """)
     }
 
     /// A grading replay boots the kernel handed in with the submission (its workspace is made

@@ -92,6 +92,7 @@ struct BootFilesTests {
         let lab = try LabSpec.load(try course.writeLab("k", Self.bootLab), imagesDirectory: course.images)
         #expect(lab.vm("box")?.boot == BootSpec(kernel: "bzImage", initrd: "initrd.img", cmdline: "loglevel=7"))
         #expect(lab.workspace?.bootFiles == ["bzImage", "initrd.img"])
+        #expect(lab.bootsWorkspaceKernel)
     }
 
     @Test func badBootFieldsNameTheField() throws {

@@ -55,4 +55,27 @@ struct BoundedFileTests {
         #expect(truncate(file.path, 3 << 30) == 0)  // 3 GiB, sparse: refused from its size alone
         #expect(problem(file.path, limit: 1 << 20) == .tooLarge(limit: 1 << 20))
     }
+
+    @Test func copyAndHeadRefuseASymbolicLinkThatReadFollows() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let target = try dir.write("kernel", Data(repeating: 7, count: 10))
+        let link = dir.path("link").path
+        #expect(symlink(target.path, link) == 0)
+        #expect(try BoundedFile.read(link, limit: 100) == Data(repeating: 7, count: 10))
+        var copyProblem: BoundedFile.Problem?
+        do { try BoundedFile.copy(link, to: dir.path("copy").path, limit: 100) } catch { copyProblem = error }
+        #expect(copyProblem?.description == "it is a symbolic link, not a regular file")
+        var headProblem: BoundedFile.Problem?
+        do { _ = try BoundedFile.head(link, count: 4) } catch { headProblem = error }
+        #expect(headProblem?.description == "it is a symbolic link, not a regular file")
+        do { _ = try BoundedFile.head(dir.url.path, count: 4) } catch { headProblem = error }
+        #expect(headProblem == .notARegularFile("a directory"))
+        let head = try BoundedFile.head(target.path, count: 4)
+        #expect(head.bytes == Data(repeating: 7, count: 4) && head.size == 10)
+        do { try BoundedFile.copy(target.path, to: dir.path("small").path, limit: 9) } catch { copyProblem = error }
+        #expect(copyProblem == .tooLarge(limit: 9))
+        try BoundedFile.copy(target.path, to: dir.path("copied").path, limit: 10)
+        #expect(try Data(contentsOf: dir.path("copied")) == Data(repeating: 7, count: 10))
+    }
 }
