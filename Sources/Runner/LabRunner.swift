@@ -79,8 +79,7 @@ public struct LabRunner: Sendable {
         let values = try lab.plan(RunRequest(), studentValues: fixedParameters)[0].parameters
         // A saved baseline holds the memory of the kernel it booted: a student's kernel changes
         // with every build, so a lab that boots one always starts cold.
-        let bootsWorkspace = lab.vms.contains { $0.boot != nil }
-        let key = useBaselineCache && !bootsWorkspace
+        let key = useBaselineCache && !lab.bootsWorkspaceKernel
             ? try baselineKey(lab, image: image, accelerator: accelerator, values: values) : nil
         // A free saved slot is picked and the instance inserted under one lock, so two
         // starts never restore into the same names.

@@ -147,7 +147,9 @@ extension RealHost {
             if !batch.isRunning { batchStatus = batch.status }
             let log = batch.stderr
             if batchStatus == nil, killedAt == nil, log.components(separatedBy: "placed on host pool-b").count - 1 >= 2 {
-                try await Task.sleep(for: .seconds(1))  // inside its replay, not before it
+                // Inside its replay, not before it: a replay restored from the host's saved
+                // baseline takes a few seconds in all.
+                try await Task.sleep(for: .milliseconds(500))
                 let stop = try await twoHosts("stop", "b")
                 #expect(stop.status == 0, "two-hosts.sh stop b: \(stop.stderr)")
                 killedAt = ContinuousClock.now - batchStarted
@@ -174,10 +176,12 @@ extension RealHost {
         let placedB = log.components(separatedBy: "placed on host pool-b").count - 1
         #expect(placedA >= 1 && placedB >= 2 && placedA + placedB == Self.answers.count + 1,
                 "six replays and one again: a \(placedA), b \(placedB)")
+        // A host's first replay starts cold and saves its baseline there; later ones restore it.
+        let restored = log.components(separatedBy: "restored from its saved baseline").count - 1
+        #expect(restored >= 1, "replays on a pool host restore its saved baseline:\n\(log)")
 
         // Serial grading on one host (no pool: --connect), in the same home: this machine's
-        // libvirtd, a shared host, where replays restore a saved baseline (pool hosts start
-        // cold), so the serial half costs less than a pool host's would.
+        // libvirtd, a shared host, where replays restore a saved baseline of its own.
         let serialStarted = ContinuousClock.now
         let serial = try await vmlab("grade", bundles.path, "--rubric", rubric, "--replay", "--jobs", "1", "--format", "json",
                                      "--connect", IntegrationEnvironment.uri)
@@ -191,8 +195,9 @@ extension RealHost {
         let serialSeconds = (ContinuousClock.now - serialStarted).seconds
 
         // Host b back (its libvirtd was killed): each pool holds the image, uploaded once per
-        // host, and no instance volume is left on a (b may keep the lost replay's overlay:
-        // its instance ended with its host).
+        // host, and no instance volume is left on a (b may keep the lost replay's overlay and
+        // console log: its instance ended with its host). a keeps its saved baseline's
+        // volumes (a state and a disk copy per slot).
         let again = try await twoHosts("up")
         try #require(again.status == 0, "two-hosts.sh up again: \(again.stderr)")
         let after = try await vmlab("hosts", "--format", "json")
@@ -210,14 +215,17 @@ extension RealHost {
             let image = volumes.filter { !$0.hasPrefix("vmlab-") }
             #expect(image.count == 4 && ["-disk.qcow2", "-kernel", "-initrd", "-complete"].allSatisfy { s in image.contains { $0.hasSuffix(s) } },
                     "host \(host) holds the image's three volumes and its marker: \(volumes)")
-            let overlays = volumes.filter { $0.hasPrefix("vmlab-") }
-            #expect(host == "a" ? overlays.isEmpty : overlays.count <= 1, "host \(host): instance volumes left: \(overlays)")
+            let baselines = volumes.filter { $0.hasPrefix("vmlab-") && $0.contains("-baseline-") }
+            let overlays = volumes.filter { $0.hasPrefix("vmlab-") && !$0.contains("-baseline-") }
+            #expect(host == "a" ? overlays.isEmpty : overlays.count <= 2, "host \(host): instance volumes left: \(overlays)")
+            #expect(host == "b" || (baselines.count >= 2 && baselines.count % 2 == 0), "host a's saved baselines: \(baselines)")
             print("host pool: host \(host) pool vmlab-images: \(volumes.joined(separator: " "))")
         }
         print("host pool: " + uploads.joined(separator: "; "))
         print("host pool: serial grading of \(Self.answers.count) students on one shared host \(String(format: "%.1f", serialSeconds)) s")
         print("host pool: batch \(String(format: "%.1f", batchSeconds)) s (host b killed at "
-              + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB); "
+              + "\(String(format: "%.1f", killedAt?.seconds ?? 0)) s), placements a \(placedA), b \(placedB), "
+              + "\(restored) from a saved baseline; "
               + "whole test \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s")
     }
 }
