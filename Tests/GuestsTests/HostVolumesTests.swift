@@ -104,6 +104,43 @@ struct HostVolumesTests {
         #expect(try pool.volumes().isEmpty)
     }
 
+    /// Every vmlab home sharing a pool host claims an image's upload on the host first: while
+    /// another's claim stands, an upload waits (and in the end says whose volume to remove)
+    /// instead of deleting the other's half-sent volumes.
+    @Test func anUploadWaitsForAnotherHomesClaim() async throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let connection = try Connection(uri: "test:///default")
+        var volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool", locks: dir.path("locks"))
+        let pool = try volumes.pool()
+        defer {
+            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
+            try? pool.destroy()
+            try? pool.undefine()
+        }
+        let claim = HostVolumes.claimVolume(digest: Self.digest)
+        #expect(try HostVolumes.claimUpload(pool, claim: claim, staleAfter: .seconds(600)))
+        #expect(try !HostVolumes.claimUpload(pool, claim: claim, staleAfter: .seconds(600)), "held: not taken twice")
+
+        let image = dir.path("image")
+        for file in ["disk.qcow2", "kernel", "initrd"] { _ = try dir.write("image/\(file)", "bytes of \(file)") }
+        let built = BuiltImage(manifest: ImageManifest(name: "base", digest: Self.digest, recipe: "", kernelRelease: "", packages: [:],
+                                                       diskBytes: 0, kernelBytes: 0, initrdBytes: 0, kernelArguments: "",
+                                                       builtAt: Date(), buildSeconds: 0), directory: image)
+        volumes.uploadTimeout = .milliseconds(200)
+        do {
+            _ = try await volumes.ensureImage(built)
+            Issue.record("an upload went on under another home's claim")
+        } catch {
+            #expect("\(error)".contains("by another vmlab (volume \(claim))") && "\(error)".contains("virsh vol-delete"), "\(error)")
+        }
+        #expect(try pool.volumes().map(\.name) == [claim], "nothing of the image was made or deleted meanwhile")
+
+        let xml = "<volume><target><timestamps><atime>1.5</atime><mtime>1800000000.250000000</mtime></timestamps></target></volume>"
+        #expect(HostVolumes.modificationTime(ofVolumeXML: xml) == Date(timeIntervalSince1970: 1_800_000_000.25))
+        #expect(HostVolumes.modificationTime(ofVolumeXML: "<volume/>") == nil)
+    }
+
     /// gc on a pool host: this home's instance volumes without a record are orphans (owned by
     /// their instance); recorded ones, another home's and the images are not.
     @Test func orphanVolumesOfThisHomeOnly() throws {

@@ -153,28 +153,48 @@ public struct HostVolumes: Sendable {
             let marker = Self.markerVolume(digest: digest)
             var expected: [String: UInt64] = [:]
             for volume in volumes { expected[volume.name] = try Self.fileLength(volume.file) }
-            var present: [String: UInt64] = [:]
-            for name in volumes.map(\.name) + [marker] {
-                if let volume = try pool.lookupVolume(named: name) { present[name] = try volume.sizes().physical }
-            }
-            if case .upload(let stale) = Self.plan(marker: marker, expected: expected, present: present) {
-                for name in stale { try pool.lookupVolume(named: name)?.delete() }
-                let started = ContinuousClock.now
-                let total = expected.values.reduce(0, +)
-                progress("uploading image \(image.manifest.name)@\(image.shortDigest) (\(total >> 20) MiB) into pool "
-                         + "\(HostStorage.poolName) of \((try? connection.uri()) ?? "the host")")
-                for volume in volumes {
-                    let made = try pool.createVolume(xml: Self.uploadVolumeXML(name: volume.name, bytes: expected[volume.name]!))
-                    try made.upload(from: volume.file, timeout: timeout - (ContinuousClock.now - started))
-                    let written = try made.sizes().physical
-                    guard written == expected[volume.name] else {
-                        throw VMLabError(.failed, "volume \(volume.name) holds \(written) bytes after its upload, not the "
-                                         + "\(expected[volume.name]!) of \(volume.file.path); run the command again to upload it anew")
-                    }
+            let claim = Self.claimVolume(digest: digest)
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                var present: [String: UInt64] = [:]
+                for name in volumes.map(\.name) + [marker] {
+                    if let volume = try pool.lookupVolume(named: name) { present[name] = try volume.sizes().physical }
                 }
-                _ = try pool.createVolume(xml: Self.markerVolumeXML(name: marker))
-                progress(String(format: "uploaded image \(image.manifest.name)@\(image.shortDigest) in %.1f s",
-                                (ContinuousClock.now - started).seconds))
+                guard case .upload(let stale) = Self.plan(marker: marker, expected: expected, present: present) else { break }
+                // Another vmlab home may be uploading the same image to this host right now.
+                guard try Self.claimUpload(pool, claim: claim, staleAfter: timeout) else {
+                    guard ContinuousClock.now < deadline else {
+                        throw VMLabError(.busy, "image \(image.manifest.name)@\(image.shortDigest) has been uploading to "
+                            + "\(hostName) for \(timeout.components.seconds) s by another vmlab (volume \(claim)); if no "
+                            + "upload runs, remove it (`virsh vol-delete --pool \(HostStorage.poolName) \(claim)`) and try again")
+                    }
+                    Thread.sleep(forTimeInterval: 2)
+                    continue
+                }
+                do {
+                    for name in stale { try pool.lookupVolume(named: name)?.delete() }
+                    let started = ContinuousClock.now
+                    let total = expected.values.reduce(0, +)
+                    progress("uploading image \(image.manifest.name)@\(image.shortDigest) (\(total >> 20) MiB) into pool "
+                             + "\(HostStorage.poolName) of \(hostName)")
+                    for volume in volumes {
+                        let made = try pool.createVolume(xml: Self.uploadVolumeXML(name: volume.name, bytes: expected[volume.name]!))
+                        try made.upload(from: volume.file, timeout: timeout - (ContinuousClock.now - started))
+                        let written = try made.sizes().physical
+                        guard written == expected[volume.name] else {
+                            throw VMLabError(.failed, "volume \(volume.name) holds \(written) bytes after its upload, not the "
+                                             + "\(expected[volume.name]!) of \(volume.file.path); run the command again to upload it anew")
+                        }
+                    }
+                    _ = try pool.createVolume(xml: Self.markerVolumeXML(name: marker))
+                    progress(String(format: "uploaded image \(image.manifest.name)@\(image.shortDigest) in %.1f s",
+                                    (ContinuousClock.now - started).seconds))
+                } catch {
+                    try? pool.lookupVolume(named: claim)?.delete()
+                    throw error
+                }
+                try? pool.lookupVolume(named: claim)?.delete()
+                break
             }
             func path(_ name: String) throws -> String {
                 guard let volume = try pool.lookupVolume(named: name) else {
@@ -184,6 +204,39 @@ public struct HostVolumes: Sendable {
             }
             return ImagePaths(disk: try path(volumes[0].name), kernel: try path(volumes[1].name), initrd: try path(volumes[2].name))
         }
+    }
+
+    /// The volume an uploader of an image makes on the host before it uploads, and removes
+    /// after: the upload lock serialises this home's processes, the claim those of every home
+    /// sharing the pool. Without it, a second home would take a first's half-sent volumes
+    /// for stale ones and delete them, and the first could then mark the second's half-sent
+    /// image complete.
+    public static func claimVolume(digest: String) -> String { "\(digest)-uploading" }
+
+    /// Makes the claim volume; false while another uploader holds it. A claim older than
+    /// `staleAfter` (its uploader was killed) is taken over.
+    static func claimUpload(_ pool: StoragePool, claim: String, staleAfter: Duration) throws -> Bool {
+        if let held = try pool.lookupVolume(named: claim) {
+            guard let made = modificationTime(ofVolumeXML: try held.xmlDescription()),
+                  Date().timeIntervalSince(made) > staleAfter.seconds else { return false }
+            try? held.delete()
+        }
+        do {
+            _ = try pool.createVolume(xml: markerVolumeXML(name: claim))
+            return true
+        } catch {
+            if try pool.lookupVolume(named: claim) != nil { return false }
+            throw error
+        }
+    }
+
+    /// The `<target><timestamps><mtime>` of a volume's XML description (seconds since the
+    /// epoch, with a fraction), if the pool reports one.
+    static func modificationTime(ofVolumeXML xml: String) -> Date? {
+        guard let document = try? XMLDocument(xmlString: xml, options: []),
+              let text = try? document.nodes(forXPath: "/volume/target/timestamps/mtime").first?.stringValue,
+              let seconds = Double(text.trimmingCharacters(in: .whitespaces)) else { return nil }
+        return Date(timeIntervalSince1970: seconds)
     }
 
     /// What `removeImage` did on one host.
