@@ -183,61 +183,64 @@ public struct LabRunner: Sendable {
     /// `onHost`: the image's volumes on a pool host, where the disks become volumes too.
     private func provision(_ lab: LabSpec, instance: InstanceRecord, image: BuiltImage, accelerator: Accelerator,
                            workspace: Workspace?, onHost: ImagePaths?) throws {
-        let owner = instance.owner
+        if onHost != nil, let vm = lab.vms.first(where: { $0.boot != nil }) {
+            throw VMLabError(.invalidState, "VM \(vm.name) of \(lab.name) boots a kernel from the workspace, which this "
+                             + "machine keeps; a pool host (storage: pool) cannot reach it: run this lab on a shared host")
+        }
         let tag = try provisionNetworks(lab, instance: instance)
-        if let onHost, let volumes {
-            if let vm = lab.vms.first(where: { $0.boot != nil }) {
-                throw VMLabError(.invalidState, "VM \(vm.name) of \(lab.name) boots a kernel from the workspace, which this "
-                                 + "machine keeps; a pool host (storage: pool) cannot reach it: run this lab on a shared host")
-            }
-            let capacity = try HostVolumes.qcow2VirtualSize(image.disk)
-            let homeTag = HostVolumes.homeTag(try home.identity())
-            for vm in lab.vms {
-                let root = HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name)
-                try store.record(.volume, root, owner: owner)
-                var disks = [DomainDefinition.Disk(path: try volumes.createOverlay(named: root, backing: onHost.disk,
-                                                                                    capacityBytes: capacity), target: "vda")]
-                for (i, disk) in vm.disks.enumerated() {
-                    let name = HostVolumes.instanceVolume(home: homeTag, instance: instance.id, vm: vm.name, disk: disk.name)
-                    try store.record(.volume, name, owner: owner)
-                    disks.append(.init(path: try volumes.createDisk(named: name, capacityBytes: disk.sizeBytes),
-                                       target: Self.diskTarget(i + 1), cache: disk.cache))
-                }
-                var definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
-                definition.disks = disks
+        let dir = instanceDirectory(instance.id)
+        for vm in lab.vms {
+            var definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
+            definition.disks = try makeDisks(vm, instance: instance, image: image, onHost: onHost)
+            if let onHost, let volumes {
                 definition.kernel = onHost.kernel
                 definition.initrd = onHost.initrd
                 // virtlogd on the host cannot write into this machine's instance folder: the
                 // log is a file of the pool's folder there, read back as a volume.
-                let console = HostVolumes.consoleVolume(home: homeTag, instance: instance.id, vm: vm.name)
-                try store.record(.volume, console, owner: owner)
+                let console = HostVolumes.consoleVolume(home: HostVolumes.homeTag(try home.identity()), instance: instance.id, vm: vm.name)
+                try store.record(.volume, console, owner: instance.owner)
                 definition.consoleLog = try volumes.pathOnHost(console)
-                try store.record(.domain, definition.name, owner: owner)
-                _ = try connection.defineDomain(xml: definition.xml)
-            }
-            return
-        }
-        let dir = instanceDirectory(instance.id)
-        for vm in lab.vms {
-            let root = dir.appendingPathComponent("\(vm.name).qcow2")
-            try store.record(.file, root.path, owner: owner)
-            try Overlay.create(root, backing: image.disk)
-            for disk in vm.disks {
-                let file = dir.appendingPathComponent("\(vm.name)-\(disk.name).qcow2")
-                try store.record(.file, file.path, owner: owner)
-                try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(disk.sizeBytes)"])
-            }
-            if let boot = vm.boot {
+            } else if let boot = vm.boot {
                 let copies = BootFiles.copies(boot, vm: vm.name, in: dir)
                 for file in [copies.kernel] + (copies.initrd.map { [$0] } ?? []) {
-                    try store.record(.file, file.path, owner: owner)
+                    try store.record(.file, file.path, owner: instance.owner)
                 }
                 try BootFiles.stage(boot, vm: vm.name, lab: lab.name, from: workspace, into: dir)
             }
-            let definition = domainDefinition(lab, vm: vm, instance: instance, image: image, accelerator: accelerator, tag: tag)
-            try store.record(.domain, definition.name, owner: owner)
+            try store.record(.domain, definition.name, owner: instance.owner)
             _ = try connection.defineDomain(xml: definition.xml)
         }
+    }
+
+    /// A VM's root overlay on the image and its extra disks, each recorded first: files of
+    /// the instance folder (the paths `domainDefinition` names), or on a pool host volumes
+    /// of its pool (`onHost`: the image's volumes there).
+    private func makeDisks(_ vm: VMSpec, instance: InstanceRecord, image: BuiltImage,
+                           onHost: ImagePaths?) throws -> [DomainDefinition.Disk] {
+        let names: [String?] = [nil] + vm.disks.map(\.name)
+        var disks: [DomainDefinition.Disk] = []
+        for (index, name) in names.enumerated() {
+            let spec = index == 0 ? nil : vm.disks[index - 1]
+            let path: String
+            if let onHost, let volumes {
+                let volume = HostVolumes.instanceVolume(home: HostVolumes.homeTag(try home.identity()), instance: instance.id,
+                                                        vm: vm.name, disk: name)
+                try store.record(.volume, volume, owner: instance.owner)
+                path = try spec.map { try volumes.createDisk(named: volume, capacityBytes: $0.sizeBytes) }
+                    ?? volumes.createOverlay(named: volume, backing: onHost.disk, capacityBytes: try HostVolumes.qcow2VirtualSize(image.disk))
+            } else {
+                let file = instanceDirectory(instance.id).appendingPathComponent("\(vm.name)\(name.map { "-\($0)" } ?? "").qcow2")
+                try store.record(.file, file.path, owner: instance.owner)
+                if let spec {
+                    try Subprocess.runBlocking(["qemu-img", "create", "-q", "-f", "qcow2", file.path, "\(spec.sizeBytes)"])
+                } else {
+                    try Overlay.create(file, backing: image.disk)
+                }
+                path = file.path
+            }
+            disks.append(.init(path: path, target: Self.diskTarget(index), cache: spec?.cache))
+        }
+        return disks
     }
 
     /// The domain of one lab VM: overlay and extra disks in the instance folder, NICs on
