@@ -117,6 +117,17 @@ extension RealHost {
             }
             course.stopAndRemove()
         }
+        // A pool an earlier run of this test left (killed before its cleanup) names a test
+        // home that is gone: remove it, or this run would find it instead of making its own.
+        if let stale = try connection.lookupStoragePool(named: HostStorage.poolName) {
+            let xml = try stale.xmlDescription()
+            if let path = xml.range(of: #"(?<=<path>)[^<]*vmlab-it-[^<]*(?=</path>)"#, options: .regularExpression).map({ String(xml[$0]) }),
+               !FileManager.default.fileExists(atPath: path) {
+                for volume in (try? stale.volumes()) ?? [] { try? volume.delete() }
+                try? stale.destroy()
+                try stale.undefine()
+            }
+        }
         try """
         hosts:
           - {name: here, uri: "\(IntegrationEnvironment.uri)", storage: pool, pool-path: "\(poolPath)"}
