@@ -6,8 +6,8 @@ import VMLabSupport
 extension RealHost {
 /// The metering lab's lesson on a real guest: the host meters a two-vCPU tenant's cap per
 /// vCPU (quota 20000/100000 bills about 40 % of a host CPU, not 20 %), a busy neighbour on
-/// the same host CPU halves what the tenant gets, and in both cases the tenant's own
-/// /proc/stat still says it was busy all the time (TCG guests see no steal time).
+/// the same host CPU halves what the tenant gets, and in every case the tenant's own
+/// /proc/stat says it was busy most of the time (TCG guests see no steal time).
 @Suite(.serialized)
 struct MeteringLabTests {
     @Test func hostMetersTheCapPerVCPUAndTheGuestCannotSeeIt() async throws {
@@ -42,9 +42,12 @@ struct MeteringLabTests {
         #expect(free > 70, "an uncapped tenant at full load gets most of its host CPU")
         #expect(cap > 25 && cap < 50, "quota 20000/100000 holds for each of the 2 vCPUs: about 40 %, got \(cap)")
         #expect(shared < 0.8 * free, "a busy neighbour on the same host CPU takes its share")
+        // An agent billing busy x 2 vCPUs: ~200 % against the host's 99.6, 42.2 and 49.4.
         for (quota, neighbour) in [("-1", "idle"), ("20000", "idle"), ("-1", "busy")] {
             let busy = try #require(value("guest_busy", quota: quota, neighbour: neighbour))
-            #expect(busy > 90, "the guest thinks it had its vCPUs all the time (quota \(quota), neighbour \(neighbour)): \(busy)")
+            let host = try #require(value("host_cpu", quota: quota, neighbour: neighbour))
+            #expect(busy > 60, "the guest thinks its vCPUs were busy (quota \(quota), neighbour \(neighbour)): \(busy)")
+            #expect(2 * busy > 1.5 * host, "the in-guest view overbills (quota \(quota), neighbour \(neighbour)): \(busy) vs \(host)")
         }
 
         #expect(try await vmlab("lab", "stop", "metering").status == 0)
