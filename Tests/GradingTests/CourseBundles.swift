@@ -47,6 +47,14 @@ enum CourseBundles {
         case "b_cpu": return 2
         case "files_survived": return Double(p["files"] ?? "400").map { $0 - Double(repetition) } ?? 1
         case "mount_ms": return 300 + Double(repetition * 10)
+        // metering: a 2-vCPU tenant over a 5 s window; each vCPU capped at quota/period.
+        case "window_s": return 5
+        case "vcpu_s":
+            let quota = Double(p["quota"] ?? "-1") ?? -1, period = Double(p["period"] ?? "100000") ?? 100000
+            if quota > 0 { return 5 * (2 * quota / period + 0.02) }
+            return p["neighbour"] == "busy" ? 2.5 : 5 * max(0.16, (Double(p["load"] ?? "100") ?? 100) / 100)
+        case "guest_busy": return max(3, Double(p["load"] ?? "100") ?? 100)
+        case "guest_s": return 4.2
         default: return 1 + Double(repetition)
         }
     }

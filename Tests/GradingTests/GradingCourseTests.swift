@@ -9,7 +9,7 @@ import Testing
 /// needs no replay (derived measures, per-student parameters and free-text answers included).
 @Suite("Grading: the course's labs")
 struct GradingCourseTests {
-    @Test(arguments: ["cpu-scheduler", "journal-replay", "mem-overcommit", "net-attack", "net-attack-nat"])
+    @Test(arguments: ["cpu-scheduler", "journal-replay", "mem-overcommit", "metering", "net-attack", "net-attack-nat"])
     func referenceSolutionsAreAcceptedAndEarnEveryLocalPoint(_ name: String) async throws {
         let lab = try CourseBundles.lab(name)
         let bundle = try Submission.decode(try CourseBundles.referenceSubmission(name).encoded())
