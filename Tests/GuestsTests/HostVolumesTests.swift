@@ -14,6 +14,23 @@ import VMLabSupport
 struct HostVolumesTests {
     static let digest = String(repeating: "ab", count: 32)
 
+    /// vmlab's pool on libvirt's test driver (kept in memory), emptied and removed by `remove`.
+    struct TestPool {
+        let volumes: HostVolumes
+        let pool: StoragePool
+
+        init(locks: URL? = nil) throws {
+            volumes = HostVolumes(connection: try Connection(uri: "test:///default"), path: "/vmlab-test-pool", locks: locks)
+            pool = try volumes.pool()
+        }
+
+        func remove() {
+            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
+            try? pool.destroy()
+            try? pool.undefine()
+        }
+    }
+
     @Test func namesCarryTheDigestOrTheInstance() {
         let image = BuiltImage(manifest: ImageManifest(name: "base", digest: Self.digest, recipe: "", kernelRelease: "", packages: [:],
                                                        diskBytes: 0, kernelBytes: 0, initrdBytes: 0, kernelArguments: "",
@@ -79,14 +96,9 @@ struct HostVolumesTests {
 
     /// `image rm` on a pool host: the upload goes unless a volume (of any home) has it beneath it.
     @Test func anUploadedImageIsRemovedOnlyWhenNoVolumeStandsOnIt() throws {
-        let connection = try Connection(uri: "test:///default")
-        let volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool")
-        let pool = try volumes.pool()
-        defer {
-            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
-            try? pool.destroy()
-            try? pool.undefine()
-        }
+        let test = try TestPool()
+        defer { test.remove() }
+        let (volumes, pool) = (test.volumes, test.pool)
         #expect(try volumes.removeImage(digest: Self.digest) == .absent)
         for name in ["\(Self.digest)-disk.qcow2", "\(Self.digest)-kernel", "\(Self.digest)-initrd"] {
             _ = try pool.createVolume(xml: HostVolumes.uploadVolumeXML(name: name, bytes: 1024))
@@ -110,14 +122,10 @@ struct HostVolumesTests {
     @Test func anUploadWaitsForAnotherHomesClaim() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let connection = try Connection(uri: "test:///default")
-        var volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool", locks: dir.path("locks"))
-        let pool = try volumes.pool()
-        defer {
-            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
-            try? pool.destroy()
-            try? pool.undefine()
-        }
+        let test = try TestPool(locks: dir.path("locks"))
+        defer { test.remove() }
+        var volumes = test.volumes
+        let pool = test.pool
         let claim = HostVolumes.claimVolume(digest: Self.digest)
         #expect(try HostVolumes.claimUpload(pool, claim: claim, staleAfter: .seconds(600)))
         #expect(try !HostVolumes.claimUpload(pool, claim: claim, staleAfter: .seconds(600)), "held: not taken twice")
@@ -148,24 +156,19 @@ struct HostVolumesTests {
         defer { dir.remove() }
         let home = VMLabHome(root: dir.path("home"))
         let tag = HostVolumes.homeTag(try home.identity())
-        let connection = try Connection(uri: "test:///default")
-        let volumes = HostVolumes(connection: connection, path: "/vmlab-test-pool")
-        let pool = try volumes.pool()
-        defer {
-            for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
-            try? pool.destroy()
-            try? pool.undefine()
-        }
+        let test = try TestPool()
+        defer { test.remove() }
+        let (volumes, pool) = (test.volumes, test.pool)
         let lost = HostVolumes.instanceVolume(home: tag, instance: "0000aaaa", vm: "box")
         let recorded = HostVolumes.instanceVolume(home: tag, instance: "0000bbbb", vm: "box")
         let others = HostVolumes.instanceVolume(home: "ffffffff", instance: "0000cccc", vm: "box")
         for name in [lost, recorded, others] { _ = try volumes.createDisk(named: name, capacityBytes: 1 << 20) }
         _ = try pool.createVolume(xml: HostVolumes.markerVolumeXML(name: HostVolumes.markerVolume(digest: Self.digest)))
-        let found = try Orphans(connection: connection, home: home, volumes: volumes).find(recorded: [recorded])
+        let found = try Orphans(connection: volumes.connection, home: home, volumes: volumes).find(recorded: [recorded])
             .filter { $0.kind == .volume }
         #expect(found.map(\.name) == [lost])
         #expect(found.map(\.owner) == ["lab:0000aaaa"])
-        #expect(try Orphans(connection: connection, home: home).find(recorded: []).allSatisfy { $0.kind != .volume },
+        #expect(try Orphans(connection: volumes.connection, home: home).find(recorded: []).allSatisfy { $0.kind != .volume },
                 "a shared host has no pool to look in")
     }
 
