@@ -194,11 +194,14 @@ public struct BaselineCache: Sendable {
         }
     }
 
-    /// Whether a baseline slot is owned: by a whole entry, or by a writer still saving it.
-    /// (A pool host's baseline volumes that no slot owns are garbage.)
-    public func owns(slot: String) -> Bool {
-        entries().contains { $0.slot == slot } || OwnerLock.isHeld("baseline-\(slot)", in: home.locks)
+    /// The slots among `slots` that are owned: by a whole entry, or by a writer still saving
+    /// it. (A pool host's baseline volumes that no slot owns are garbage.)
+    public func owned(_ slots: some Sequence<String>) -> Set<String> {
+        let whole = Set(entries().map(\.slot))
+        return Set(slots.filter { whole.contains($0) || OwnerLock.isHeld("baseline-\($0)", in: home.locks) })
     }
+
+    public func owns(slot: String) -> Bool { owned([slot]).contains(slot) }
 
     /// Staging folders of writers that died (their lock is free), and entries of images
     /// that are no longer built (`liveImages`: digests present now). Returns what went.

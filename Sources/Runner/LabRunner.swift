@@ -454,8 +454,9 @@ public struct LabRunner: Sendable {
             .map { Resource(kind: .directory, name: $0, owner: "baseline cache") }
         guard let volumes else { return found }
         let homeTag = HostVolumes.homeTag(try home.identity())
-        for (slot, names) in try volumes.baselineVolumes(homeTag: homeTag).sorted(by: { $0.key < $1.key })
-        where !cache.owns(slot: slot) {
+        let bySlot = try volumes.baselineVolumes(homeTag: homeTag)
+        let owned = cache.owned(bySlot.keys)
+        for (slot, names) in bySlot.sorted(by: { $0.key < $1.key }) where !owned.contains(slot) {
             for name in names.sorted() {
                 if !dryRun { try volumes.deleteVolume(named: name) }
                 found.append(Resource(kind: .volume, name: name, owner: "baseline cache"))
