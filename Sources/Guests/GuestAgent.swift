@@ -116,10 +116,10 @@ public struct GuestAgent: Sendable {
     /// without end (`cat /dev/zero`) gets SIGPIPE at the cap instead of filling qemu-ga's
     /// buffers; `pipefail` keeps the program's own exit status. With `ownProcessGroup` the
     /// wrapper goes inside `setsid -w`, so it leads the group a timeout kills.
-    /// Input up to this size rides in the exec request itself. One request carries it
-    /// base64-encoded, and about 150 KB of input made the agent channel unavailable for a
-    /// while (100 KB worked), so more goes in as a file first.
-    static let maxInlineStdinBytes = 48 << 10
+    /// Input up to this size rides in the exec request itself; more goes in as a file first.
+    /// The same request-size limit as file writes (`writeChunkBytes`): about 150 KB in one
+    /// request made the agent channel unavailable for a while (100 KB worked).
+    static let maxInlineStdinBytes = writeChunkBytes
 
     /// `argv` with its stdin read from `path`: the shell opens the file, removes it, and execs
     /// the command, so nothing is left in the guest even when the command is killed.
